@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class VideosConfig(AppConfig):
+    name = "videos"
+    verbose_name = "Sora videos"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  registers the system checks
+        from .providers import client  # noqa: F401  installs the SDK deprecation filter
+
+        post_migrate.connect(_after_migrate, sender=self)
+
+
+def _after_migrate(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    from django.apps import apps
+
+    if apps.is_installed("django_q"):
+        from .tasks import ensure_schedules
+
+        ensure_schedules()

@@ -1,0 +1,74 @@
+"""Estimated cost and monthly budgets, checked before a job is created."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from . import conf
+from .exceptions import BudgetExceeded
+
+
+def month_start() -> Any:
+    now = timezone.localtime()
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _committed(filter_q: Q) -> Decimal:
+    """What jobs matching ``filter_q`` cost this month: anything that reached (or may reach) the provider."""
+    from .models import JobStatus, VideoJob
+
+    never_billed = Q(status__in=(JobStatus.DRAFT,)) | (Q(status=JobStatus.FAILED) & Q(remote_id__isnull=True))
+    total = (
+        VideoJob.objects.filter(filter_q, created_at__gte=month_start())
+        .exclude(never_billed)
+        .aggregate(total=Sum("estimated_cost"))["total"]
+    )
+    return total or Decimal("0")
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:.2f} {conf.get('CURRENCY')}"
+
+
+def check_budget(user: Any, cost: Decimal) -> None:
+    """Raise :class:`BudgetExceeded` if ``cost`` does not fit in the user's or a group's budget."""
+    if user is None or not getattr(user, "is_authenticated", False) or cost <= 0:
+        return
+    user_budget = conf.get("USER_MONTHLY_BUDGET")
+    if user_budget is not None:
+        limit = Decimal(str(user_budget))
+        spent = _committed(Q(requested_by=user))
+        if spent + cost > limit:
+            left = max(Decimal("0"), limit - spent)
+            raise BudgetExceeded(
+                f"Over budget: your monthly budget is {_money(limit)}, {_money(spent)} is spent or committed, "
+                f"{_money(left)} is left, and this video would cost {_money(cost)}. Choose a shorter or cheaper "
+                f"video, or ask an administrator to raise SORA_VIDEOS['USER_MONTHLY_BUDGET'].",
+                budget=f"user:{user.get_username()}",
+                remaining=left,
+            )
+    group_budgets = conf.get("GROUP_MONTHLY_BUDGETS") or {}
+    if group_budgets:
+        for group in user.groups.filter(name__in=list(group_budgets)).order_by("name"):
+            limit = Decimal(str(group_budgets[group.name]))
+            spent = _committed(Q(requested_by__groups=group))
+            if spent + cost > limit:
+                left = max(Decimal("0"), limit - spent)
+                raise BudgetExceeded(
+                    f"Over budget: the monthly budget of group {group.name!r} is {_money(limit)}, "
+                    f"{_money(spent)} is spent or committed, {_money(left)} is left, and this video would cost "
+                    f"{_money(cost)}.",
+                    budget=f"group:{group.name}",
+                    remaining=left,
+                )
+
+
+def remaining(user: Any) -> Decimal | None:
+    """What the user may still spend this month under their own budget (None: no budget)."""
+    user_budget = conf.get("USER_MONTHLY_BUDGET")
+    if user_budget is None or user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return max(Decimal("0"), Decimal(str(user_budget)) - _committed(Q(requested_by=user)))

@@ -1,0 +1,274 @@
+"""Downloading a finished video into storage, whole and checked, before it expires.
+
+Each variant streams to a temporary file (memory stays flat whatever the size) while it
+is hashed; the MP4 must probe to the job's size and duration and the previews must open
+as the images they claim to be. Only then is each file moved under its deterministic key
+and the asset rows written, in one transaction. A variant the provider does not serve is
+derived from the MP4 with PyAV. Failures retry with backoff while ``expires_at`` allows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import conf, media, storage
+from .exceptions import ProviderError
+from .models import AssetVariant, JobKind, JobStatus, VideoAsset, VideoJob
+from .providers import Provider, get_provider
+from .signals import job_stored
+
+log = logging.getLogger(__name__)
+
+SUFFIX = {"video": ".mp4", "thumbnail": ".webp", "spritesheet": ".jpg"}
+IMAGE_FORMAT = {"thumbnail": "WEBP", "spritesheet": "JPEG"}
+
+
+class DownloadError(Exception):
+    """A download arrived broken (short, wrong format, wrong size or duration)."""
+
+
+@dataclass
+class Fetched:
+    variant: str
+    path: str
+    sha256: str
+    bytes: int
+    derived: bool = False
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+def _heartbeat(job: VideoJob) -> None:
+    VideoJob.objects.filter(pk=job.pk).update(download_heartbeat_at=timezone.now())
+
+
+def _hash_file(path: str) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def fetch(provider: Provider, job: VideoJob, variant: str) -> Fetched:
+    """Stream one variant to a temp file, hashing as it goes; raise if it arrives short."""
+    chunk_size = int(conf.get("DOWNLOAD_CHUNK_SIZE"))
+    tmp = storage.temp_file(SUFFIX[variant])
+    digest, received = hashlib.sha256(), 0
+    last_beat = time.monotonic()
+    try:
+        with tmp, provider.open_content(job.remote_id, variant) as response:
+            expected = response.headers.get("content-length")
+            for chunk in response.iter_bytes(chunk_size):
+                tmp.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+                if time.monotonic() - last_beat > 5:
+                    _heartbeat(job)
+                    last_beat = time.monotonic()
+        if expected is not None and int(expected) != received:
+            raise DownloadError(f"{variant}: received {received} of {expected} bytes")
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
+    return Fetched(variant, tmp.name, digest.hexdigest(), received)
+
+
+def expected_duration(job: VideoJob) -> float | None:
+    """The clip's length: the provider's ``seconds`` if it said, else what we asked for."""
+    remote = job.remote_payload.get("seconds") if job.remote_payload else None
+    try:
+        if remote not in (None, ""):
+            return float(remote)
+    except (TypeError, ValueError):
+        pass
+    if job.kind == JobKind.EXTEND:
+        parent = job.parent
+        if parent is None:
+            return None
+        parent_video = parent.assets.filter(variant=AssetVariant.VIDEO).first()
+        base = parent_video.duration if parent_video and parent_video.duration else parent.seconds
+        return float(base) + job.seconds
+    return float(job.seconds)
+
+
+def check_video(job: VideoJob, fetched: Fetched) -> None:
+    if media.sniff(fetched.path) != "mp4":
+        raise DownloadError("video: the provider sent something that is not an MP4")
+    try:
+        info = media.probe(fetched.path)
+    except media.MediaError as exc:
+        raise DownloadError(f"video: {exc}") from exc
+    if (info.width, info.height) != (job.width, job.height):
+        raise DownloadError(f"video: {info.width}x{info.height} instead of the requested {job.size}")
+    expected = expected_duration(job)
+    if expected is not None and abs(info.duration - expected) > max(0.5, expected * 0.05):
+        raise DownloadError(f"video: lasts {info.duration:.2f} s instead of {expected:.2f} s")
+    fetched.width, fetched.height, fetched.duration = info.width, info.height, info.duration
+
+
+def _derive(video: Fetched, variant: str) -> Fetched:
+    tmp = storage.temp_file(SUFFIX[variant])
+    tmp.close()
+    try:
+        if variant == "thumbnail":
+            media.make_thumbnail(video.path, tmp.name)
+        else:
+            media.make_spritesheet(video.path, tmp.name)
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
+    sha, size = _hash_file(tmp.name)
+    return Fetched(variant, tmp.name, sha, size, derived=True)
+
+
+def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str) -> Fetched:
+    """The provider's preview when it serves a real one, else one derived from the MP4."""
+    if provider.serves_variant(variant):
+        try:
+            fetched = fetch(provider, job, variant)
+        except ProviderError as exc:
+            if exc.status_code not in (400, 404, 415, 422):
+                raise
+            log.info("%s of job %s not served (%s); deriving it", variant, job.pk, exc)
+        else:
+            try:
+                fetched.width, fetched.height = media.check_image_file(fetched.path, IMAGE_FORMAT[variant])
+                return fetched
+            except media.MediaError as exc:  # e.g. a server that ignores ?variant= and sends the MP4
+                log.info("%s of job %s unusable (%s); deriving it", variant, job.pk, exc)
+                os.unlink(fetched.path)
+    return _derive(video, variant)
+
+
+def claim(job_id: int) -> VideoJob | None:
+    """Take the download unless another live worker has it (its heartbeat is recent)."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL")))
+    won = VideoJob.objects.filter(pk=job_id, status=JobStatus.DOWNLOADING).filter(
+        Q(download_heartbeat_at__isnull=True) | Q(download_heartbeat_at__lt=stale)
+    ).update(download_heartbeat_at=now, download_attempts=F("download_attempts") + 1, not_before=None)
+    if not won:
+        return None
+    return VideoJob.objects.select_related("parent").get(pk=job_id)
+
+
+def download(job_id: int) -> None:
+    """The django-q2 task body."""
+    job = claim(job_id)
+    if job is None:
+        return
+    provider = get_provider(job.provider)
+    files: list[Fetched] = []
+    try:
+        video = fetch(provider, job, "video")
+        files.append(video)
+        check_video(job, video)
+        for variant in ("thumbnail", "spritesheet"):
+            files.append(_preview(provider, job, video, variant))
+        _heartbeat(job)
+        store(job, files)
+    except (ProviderError, DownloadError, media.MediaError) as exc:
+        _handle_error(job, exc)
+    finally:
+        for fetched in files:
+            if os.path.exists(fetched.path):
+                os.unlink(fetched.path)
+
+
+def store(job: VideoJob, files: list[Fetched]) -> None:
+    """Move checked files under their keys, then record them and complete the job in one transaction."""
+    keys = {f.variant: storage.store_file(storage.asset_key(job.uuid, f.variant), f.path) for f in files}
+    now = timezone.now()
+    with transaction.atomic():
+        for f in files:
+            VideoAsset.objects.update_or_create(
+                job=job,
+                variant=f.variant,
+                defaults={
+                    "file": keys[f.variant],
+                    "bytes": f.bytes,
+                    "sha256": f.sha256,
+                    "content_type": storage.CONTENT_TYPES[f.variant],
+                    "width": f.width,
+                    "height": f.height,
+                    "duration": f.duration,
+                    "derived": f.derived,
+                },
+            )
+        moved = job.transition(
+            JobStatus.COMPLETED,
+            expect=(JobStatus.DOWNLOADING,),
+            stored_at=now,
+            download_heartbeat_at=None,
+            error_code="",
+            error_message="",
+        )
+    if moved:
+        transaction.on_commit(lambda: job_stored.send(sender=VideoJob, job=job))
+
+
+def _handle_error(job: VideoJob, exc: Exception) -> None:
+    now = timezone.now()
+    expired = job.expires_at is not None and now >= job.expires_at
+    gone = isinstance(exc, ProviderError) and exc.status_code == 404
+    if expired or (gone and job.expires_at is None):
+        job.transition(
+            JobStatus.FAILED,
+            expect=(JobStatus.DOWNLOADING,),
+            download_heartbeat_at=None,
+            error_code="content_expired",
+            error_message=f"The provider no longer serves this video ({exc}); it expired before it could be "
+            "stored. Re-submit it as a new job.",
+        )
+        return
+    attempts = job.download_attempts
+    if attempts >= int(conf.get("DOWNLOAD_MAX_ATTEMPTS")):
+        job.transition(
+            JobStatus.NEEDS_ATTENTION,
+            expect=(JobStatus.DOWNLOADING,),
+            download_heartbeat_at=None,
+            error_code="download_failed",
+            error_message=f"Download failed {attempts} times (last: {exc}). The video is paid for and still at "
+            f"the provider until {job.expires_at or 'it expires'}: use 'Retry download'.",
+        )
+        return
+    delay = min(300.0, 2.0 ** attempts)
+    if job.expires_at is not None:  # leave room for more attempts before it expires
+        delay = min(delay, max(1.0, (job.expires_at - now).total_seconds() / 4))
+    if isinstance(exc, ProviderError) and exc.retry_after:
+        delay = max(delay, exc.retry_after)
+    job.update_fields(
+        not_before=now + dt.timedelta(seconds=delay),
+        download_heartbeat_at=None,
+        error_code="download_retry",
+        error_message=f"Download attempt {attempts} failed ({exc}); retrying in {delay:.0f} s.",
+    )
+    log.warning("download of job %s failed (%s); retry in %.0f s", job.pk, exc, delay)
+
+
+def requeue_due(provider_name: str) -> int:
+    """Enqueue downloads that are due: after a backoff, a lost task, or a dead worker."""
+    from .tasks import enqueue
+
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL")))
+    due = VideoJob.objects.filter(provider=provider_name, status=JobStatus.DOWNLOADING).filter(
+        Q(download_heartbeat_at__isnull=True) | Q(download_heartbeat_at__lt=stale)
+    ).filter(Q(not_before__lte=now) | Q(not_before__isnull=True, updated_at__lt=now - dt.timedelta(seconds=30)))
+    ids = list(due.values_list("pk", flat=True)[:100])
+    # hold them back for a while so the next sweep does not enqueue them again
+    VideoJob.objects.filter(pk__in=ids).update(not_before=now + dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL"))))
+    for job_id in ids:
+        enqueue("videos.tasks.download_job", job_id)
+    return len(ids)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.db import models
+
+from ..storage import asset_upload_to, get_storage
+
+
+class AssetVariant(models.TextChoices):
+    VIDEO = "video", "Video (MP4)"
+    THUMBNAIL = "thumbnail", "Thumbnail (WebP)"
+    SPRITESHEET = "spritesheet", "Spritesheet (JPEG)"
+
+
+class VideoAsset(models.Model):
+    """A file we keep of a job: stored whole and checked, under a deterministic key."""
+
+    job = models.ForeignKey("videos.VideoJob", on_delete=models.CASCADE, related_name="assets")
+    variant = models.CharField(max_length=20, choices=AssetVariant.choices)
+    file = models.FileField(upload_to=asset_upload_to, storage=get_storage, max_length=500)
+    bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds (video only)")
+    derived = models.BooleanField(default=False, help_text="Made locally from the MP4 (the provider did not serve it)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "variant"]
+        constraints = [models.UniqueConstraint(fields=["job", "variant"], name="videos_asset_one_per_variant")]
+
+    def __str__(self) -> str:
+        return f"{self.get_variant_display()} of {self.job_id}"

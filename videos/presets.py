@@ -1,0 +1,90 @@
+"""Model tables of the servers that speak the Videos API, one per dialect.
+
+Plain Python with no Django import: the emulator serves these tables and the Django
+side offers them as defaults for a provider of the same dialect, so the two cannot
+drift apart. Prices are US dollars per second of output; a dict maps size -> price.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+DIALECTS: tuple[str, ...] = ("openai", "vllm-omni", "sglang", "litellm", "gateway")
+
+#: Extension segments the spec allows (``CreateVideoExtend*Body.seconds``).
+EXTEND_SECONDS: tuple[str, ...] = ("4", "8", "12", "16", "20")
+
+_SORA_2 = {
+    "SIZES": ["720x1280", "1280x720"],
+    "SECONDS": ["4", "8", "12"],
+    "PRICE_PER_SECOND": "0.10",
+    "EXTRA_PARAMS": [],
+}
+_SORA_2_PRO = {
+    "SIZES": ["720x1280", "1280x720", "1024x1792", "1792x1024"],
+    "SECONDS": ["4", "8", "12"],
+    "PRICE_PER_SECOND": {
+        "720x1280": "0.30",
+        "1280x720": "0.30",
+        "1024x1792": "0.50",
+        "1792x1024": "0.50",
+    },
+    "EXTRA_PARAMS": [],
+}
+_OPENAI_MODELS = {"sora-2": _SORA_2, "sora-2-pro": _SORA_2_PRO}
+
+#: Extra (non-spec) body fields a diffusion server accepts.
+DIFFUSION_EXTRA_PARAMS: tuple[str, ...] = (
+    "seed",
+    "negative_prompt",
+    "fps",
+    "num_frames",
+    "guidance_scale",
+    "num_inference_steps",
+)
+
+MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "openai": _OPENAI_MODELS,
+    # vLLM-Omni serves one model per server; self-hosted, so no per-second price.
+    "vllm-omni": {
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {
+            "SIZES": ["1280x720", "720x1280", "832x480", "480x832"],
+            "SECONDS": ["2", "4", "5", "8"],
+            "PRICE_PER_SECOND": "0",
+            "EXTRA_PARAMS": list(DIFFUSION_EXTRA_PARAMS),
+        }
+    },
+    # SGLang Diffusion names its default model "sora-2" whatever it really serves.
+    "sglang": {
+        "sora-2": {
+            "SIZES": ["1280x720", "720x1280", "832x480", "480x832"],
+            "SECONDS": ["4", "8"],
+            "PRICE_PER_SECOND": "0",
+            "EXTRA_PARAMS": ["seed", "negative_prompt"],
+        }
+    },
+    # LiteLLM routes to OpenAI here; the table is OpenAI's.
+    "litellm": _OPENAI_MODELS,
+    # Gateways (new-api and the like) resell OpenAI's models.
+    "gateway": _OPENAI_MODELS,
+}
+
+#: Which endpoints each dialect serves beyond create/retrieve/list/delete/content.
+DIALECT_FEATURES: dict[str, dict[str, bool]] = {
+    "openai": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
+    "vllm-omni": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
+    "sglang": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
+    "litellm": {"remix": True, "edit": False, "extend": False, "variants": True, "list": True},
+    "gateway": {"remix": True, "edit": False, "extend": False, "variants": True, "list": True},
+}
+
+#: Statuses that end a job. Anything not listed anywhere means "still working".
+TERMINAL_SUCCESS = frozenset({"completed", "succeeded", "success"})
+TERMINAL_FAILURE = frozenset({"failed", "failure", "error", "cancelled", "canceled"})
+TERMINAL_GONE = frozenset({"expired", "deleted"})
+
+
+def models_for(dialect: str) -> dict[str, dict[str, Any]]:
+    """The model table for ``dialect`` (a deep copy, safe to mutate)."""
+    import copy
+
+    return copy.deepcopy(MODEL_PRESETS[dialect])

@@ -1,0 +1,300 @@
+"""The provider backend: every call the app makes to a Videos API server.
+
+:class:`Provider` speaks the spec through the official SDK and turns whatever comes back
+into a :class:`RemoteVideo` with a normalized status; subclasses in ``dialects`` change
+only what their server does differently. SDK exceptions never leave this module: callers
+get :class:`~videos.exceptions.ProviderError` with status, code and retry hint.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import httpx2
+import openai
+
+from .. import presets
+from ..conf import ProviderConfig
+from ..exceptions import ProviderError
+from .client import build_client
+
+#: Normalized remote statuses. Anything unknown means "still working".
+QUEUED, IN_PROGRESS, COMPLETED, FAILED, EXPIRED, DELETED = (
+    "queued",
+    "in_progress",
+    "completed",
+    "failed",
+    "expired",
+    "deleted",
+)
+_STATUS_MAP = {
+    "queued": QUEUED,
+    "not_start": QUEUED,
+    "not_started": QUEUED,
+    "pending": QUEUED,
+    "submitted": QUEUED,
+    "in_progress": IN_PROGRESS,
+    "processing": IN_PROGRESS,
+    "running": IN_PROGRESS,
+    **{s: COMPLETED for s in presets.TERMINAL_SUCCESS},
+    **{s: FAILED for s in presets.TERMINAL_FAILURE},
+    "expired": EXPIRED,
+    "deleted": DELETED,
+}
+
+
+def normalize_status(raw: str | None) -> str:
+    """Map any server's status onto ours; unknown statuses mean the job is still working."""
+    return _STATUS_MAP.get((raw or "").strip().lower(), IN_PROGRESS)
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    if value in (None, "", 0):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+@dataclass
+class RemoteVideo:
+    """A provider's video object, normalized; ``raw`` keeps the payload as received."""
+
+    id: str
+    status: str
+    raw_status: str
+    progress: int
+    created_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    prompt: str | None
+    model: str | None
+    size: str | None
+    seconds: int | None
+    remixed_from: str | None
+    error_code: str
+    error_message: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> RemoteVideo:
+        error = payload.get("error") or {}
+        if not isinstance(error, dict):
+            error = {"message": str(error)}
+        seconds = payload.get("seconds")
+        try:
+            seconds = int(float(seconds)) if seconds not in (None, "") else None
+        except (TypeError, ValueError):
+            seconds = None
+        status = normalize_status(payload.get("status"))
+        progress = payload.get("progress")
+        try:
+            progress = max(0, min(100, int(progress or 0)))
+        except (TypeError, ValueError):
+            progress = 0
+        if status == COMPLETED:
+            progress = 100
+        return cls(
+            id=str(payload.get("id") or ""),
+            status=status,
+            raw_status=str(payload.get("status") or ""),
+            progress=progress,
+            created_at=_ts(payload.get("created_at")),
+            completed_at=_ts(payload.get("completed_at")),
+            expires_at=_ts(payload.get("expires_at")),
+            prompt=payload.get("prompt"),
+            model=payload.get("model"),
+            size=payload.get("size"),
+            seconds=seconds,
+            remixed_from=payload.get("remixed_from_video_id"),
+            error_code=str(error.get("code") or ""),
+            error_message=str(error.get("message") or ""),
+            raw=payload,
+        )
+
+
+@dataclass
+class ListPage:
+    videos: list[RemoteVideo]
+    has_more: bool
+    last_id: str | None
+
+
+@dataclass
+class ReferenceUpload:
+    """The image to send as ``input_reference``: already fitted to the requested size."""
+
+    filename: str
+    content: bytes
+    content_type: str
+
+
+def _error_from(exc: Exception) -> ProviderError:
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        err = body.get("error", body) if isinstance(body, dict) else {}
+        err = err if isinstance(err, dict) else {}
+        retry_after = None
+        header = exc.response.headers.get("retry-after")
+        if header:
+            try:
+                retry_after = float(header)
+            except ValueError:
+                retry_after = None
+        message = err.get("message") or exc.message
+        return ProviderError(
+            f"{exc.status_code}: {message}",
+            status_code=exc.status_code,
+            code=err.get("code") or err.get("type"),
+            response=exc.body,
+            retry_after=retry_after,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        # A refused or unresolvable connection never sent the request: nothing happened remotely.
+        never_sent = isinstance(cause, (httpx2.ConnectError, httpx2.ConnectTimeout))
+        kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "failed"
+        return ProviderError(
+            f"The request {kind} before an answer arrived ({type(cause).__name__ if cause else 'no detail'})",
+            ambiguous=not never_sent,
+        )
+    return ProviderError(f"Unexpected error talking to the provider: {exc}")
+
+
+@contextlib.contextmanager
+def _calling() -> Iterator[None]:
+    try:
+        yield
+    except ProviderError:
+        raise
+    except (openai.APIError, httpx2.HTTPError) as exc:
+        raise _error_from(exc) from exc
+
+
+class Provider:
+    """A provider speaking the spec as OpenAI wrote it."""
+
+    dialect = "openai"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+
+    # --- plumbing ------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def client(self, timeout: float = 60.0) -> openai.OpenAI:
+        return build_client(self.config, timeout=timeout)
+
+    @property
+    def features(self) -> dict[str, bool]:
+        return presets.DIALECT_FEATURES[self.dialect]
+
+    def _parse(self, response: Any) -> RemoteVideo:
+        return RemoteVideo.from_payload(self.decode(response.http_response.json()))
+
+    def decode(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Hook for dialects whose payloads differ; returns a spec-shaped dict."""
+        return payload
+
+    # --- creating ------------------------------------------------------------------
+    def create(
+        self,
+        *,
+        prompt: str,
+        model: str,
+        size: str,
+        seconds: int,
+        reference: ReferenceUpload | None = None,
+        extra: dict[str, Any] | None = None,
+        timeout: float = 60.0,
+    ) -> RemoteVideo:
+        kwargs: dict[str, Any] = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds)}
+        if reference is not None:
+            kwargs["input_reference"] = (reference.filename, reference.content, reference.content_type)
+        with _calling():
+            response = self.client(timeout).videos.with_raw_response.create(
+                **kwargs, extra_body=extra or None, timeout=timeout
+            )
+        return self._parse(response)
+
+    def remix(self, video_id: str, *, prompt: str, timeout: float = 60.0) -> RemoteVideo:
+        with _calling():
+            response = self.client(timeout).videos.with_raw_response.remix(video_id, prompt=prompt, timeout=timeout)
+        return self._parse(response)
+
+    def edit(self, video_id: str, *, prompt: str, timeout: float = 60.0) -> RemoteVideo:
+        with _calling():
+            response = self.client(timeout).videos.with_raw_response.edit(
+                prompt=prompt, video={"id": video_id}, timeout=timeout
+            )
+        return self._parse(response)
+
+    def extend(self, video_id: str, *, prompt: str, seconds: int, timeout: float = 60.0) -> RemoteVideo:
+        with _calling():
+            response = self.client(timeout).videos.with_raw_response.extend(
+                prompt=prompt, seconds=str(seconds), video={"id": video_id}, timeout=timeout
+            )
+        return self._parse(response)
+
+    # --- reading -------------------------------------------------------------------
+    def retrieve(self, video_id: str) -> tuple[RemoteVideo, float | None]:
+        """The video and the server's hint (seconds) for when to ask again."""
+        with _calling():
+            response = self.client().videos.with_raw_response.retrieve(video_id)
+        hint = response.headers.get("openai-poll-after-ms")
+        try:
+            poll_after = float(hint) / 1000 if hint else None
+        except ValueError:
+            poll_after = None
+        return self._parse(response), poll_after
+
+    def list_page(self, *, after: str | None = None, limit: int = 100, order: str = "desc") -> ListPage:
+        query: dict[str, Any] = {"limit": limit, "order": order, **self.config.list_query}
+        if after:
+            query["after"] = after
+        with _calling():
+            response = self.client().get("/videos", cast_to=httpx2.Response, options={"params": query})
+            payload = response.json()
+        videos = [RemoteVideo.from_payload(self.decode(item)) for item in payload.get("data") or []]
+        last_id = payload.get("last_id") or (videos[-1].id if videos else None)
+        return ListPage(videos=videos, has_more=bool(payload.get("has_more")) and bool(last_id), last_id=last_id)
+
+    def iter_videos(self, *, order: str = "desc", page_size: int = 100) -> Iterator[RemoteVideo]:
+        """Every video the provider lists, across pages."""
+        after = None
+        while True:
+            page = self.list_page(after=after, limit=page_size, order=order)
+            yield from page.videos
+            if not page.has_more:
+                return
+            after = page.last_id
+
+    # --- downloading ---------------------------------------------------------------
+    def serves_variant(self, variant: str) -> bool:
+        return variant == "video" or self.features.get("variants", False)
+
+    @contextlib.contextmanager
+    def open_content(self, video_id: str, variant: str = "video", *, timeout: float = 300.0) -> Iterator[Any]:
+        """A streaming response for one variant (``iter_bytes``, ``headers``); read it in chunks."""
+        with _calling():
+            with self.client(timeout).videos.with_streaming_response.download_content(
+                video_id, variant=variant  # type: ignore[arg-type]
+            ) as response:
+                yield response
+
+    # --- deleting ------------------------------------------------------------------
+    def delete(self, video_id: str) -> bool:
+        """Delete remotely; False when the provider no longer had it (that is fine)."""
+        try:
+            with _calling():
+                self.client().videos.with_raw_response.delete(video_id)
+        except ProviderError as exc:
+            if exc.status_code == 404:
+                return False
+            raise
+        return True

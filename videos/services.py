@@ -1,0 +1,267 @@
+"""The one Python API of the app: admin, CLI, gallery and tests all come through here.
+
+Every function validates its input before anything is written or sent (raising
+:class:`~videos.exceptions.InvalidRequest` with a message for the user), writes its rows
+in one transaction, and leaves the remote calls to the queue.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from . import conf
+from .budgets import check_budget
+from .exceptions import InvalidRequest, JobStateError, ProviderError
+from .images import check_image
+from .models import JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
+from .providers import get_provider
+from .tasks import enqueue
+from .validation import check_extra_params, check_feature, check_prompt, check_request
+
+log = logging.getLogger(__name__)
+
+FITS = ("crop", "letterbox")
+
+
+def _who(user: Any) -> str:
+    return f" by {user.get_username()}" if user is not None and getattr(user, "is_authenticated", False) else ""
+
+
+def estimate_cost(*, model: str | None = None, size: str | None = None, seconds: int | str | None = None,
+                  provider: str | None = None) -> Decimal:
+    """Price per second times seconds, for the given (or default) choices."""
+    config = conf.provider(provider)
+    spec = config.model(model)
+    return spec.cost(size or spec.sizes[0], seconds or spec.seconds[0])
+
+
+def save_reference_image(source: Any, *, user: Any = None) -> ReferenceImage:
+    """Check an image (see :func:`videos.images.check_image`) and store it once per content."""
+    checked = check_image(source)
+    existing = ReferenceImage.objects.filter(sha256=checked.sha256).first()
+    if existing is not None:
+        return existing
+    ref = ReferenceImage(
+        original_name=checked.original_name, format=checked.format, sha256=checked.sha256,
+        width=checked.width, height=checked.height, owner=user if getattr(user, "pk", None) else None,
+    )
+    ref.image.save(checked.original_name, ContentFile(checked.content), save=False)
+    ref.save()
+    return ref
+
+
+def _new_job(user: Any, cost: Decimal, note: str, **fields: Any) -> VideoJob:
+    """Create a pending job under the budget lock and queue its submission."""
+    with transaction.atomic():
+        if user is not None and getattr(user, "is_authenticated", False) and cost > 0 and (
+            conf.get("USER_MONTHLY_BUDGET") is not None or conf.get("GROUP_MONTHLY_BUDGETS")
+        ):
+            Lease.lock("budget")  # two submissions must not both fit in the last dollar
+        check_budget(user, cost)
+        job = VideoJob.objects.create(
+            status=JobStatus.PENDING,
+            estimated_cost=cost,
+            requested_by=user if getattr(user, "pk", None) else None,
+            **fields,
+        )
+        VideoJobEvent.objects.create(job=job, from_status="", to_status=JobStatus.PENDING, message=note + _who(user))
+        enqueue("videos.tasks.submit_job", job.pk)
+    return job
+
+
+def create_video(
+    prompt: str | Prompt,
+    *,
+    model: str | None = None,
+    size: str | None = None,
+    seconds: int | str | None = None,
+    reference_image: Any = None,
+    provider: str | None = None,
+    user: Any = None,
+    extra_params: dict[str, Any] | None = None,
+    fit: str | None = None,
+) -> VideoJob:
+    """Validate, then queue a new video. ``reference_image``: a ReferenceImage, path, file or bytes."""
+    config = conf.provider(provider)
+    saved_prompt = prompt if isinstance(prompt, Prompt) else None
+    text = saved_prompt.compose() if saved_prompt else prompt
+    req = check_request(config, prompt=text, model=model, size=size, seconds=seconds, extra_params=extra_params)
+    fit = fit or conf.get("REFERENCE_FIT")
+    if fit not in FITS:
+        raise InvalidRequest(f"Unknown fit {fit!r}: use crop or letterbox.", field="fit")
+    cost = req.model.cost(req.size, req.seconds)
+    check_budget(user, cost)  # early, before an image is stored
+    ref = reference_image
+    if ref is not None and not isinstance(ref, ReferenceImage):
+        ref = save_reference_image(ref, user=user)
+    return _new_job(
+        user, cost, "created",
+        provider=config.name, model=req.model.name, size=req.size, seconds=req.seconds,
+        prompt_text=req.prompt, prompt=saved_prompt, reference_image=ref, reference_fit=fit,
+        extra_params=req.extra_params, kind=JobKind.CREATE,
+    )
+
+
+def _source(job: VideoJob, action: str) -> None:
+    if job.status != JobStatus.COMPLETED or not job.remote_id:
+        raise JobStateError(
+            f"Only a completed video can be used to {action}; this one is {job.get_status_display().lower()}."
+        )
+
+
+def remix(job: VideoJob, prompt: str, *, user: Any = None) -> VideoJob:
+    """A new video from a completed one with one focused change described by ``prompt``."""
+    config = conf.provider(job.provider)
+    check_feature(config, "remix", "remix videos")
+    _source(job, "remix")
+    text = check_prompt(prompt)
+    cost = config.model(job.model).cost(job.size, job.seconds)
+    return _new_job(user, cost, f"remix of job {job.pk}", provider=job.provider, model=job.model, size=job.size,
+                    seconds=job.seconds, prompt_text=text, kind=JobKind.REMIX, parent=job)
+
+
+def edit(job: VideoJob, prompt: str, *, user: Any = None) -> VideoJob:
+    """A new video that edits a completed one as ``prompt`` says."""
+    config = conf.provider(job.provider)
+    check_feature(config, "edit", "edit videos")
+    _source(job, "edit")
+    text = check_prompt(prompt)
+    cost = config.model(job.model).cost(job.size, job.seconds)
+    return _new_job(user, cost, f"edit of job {job.pk}", provider=job.provider, model=job.model, size=job.size,
+                    seconds=job.seconds, prompt_text=text, kind=JobKind.EDIT, parent=job)
+
+
+def extend(job: VideoJob, prompt: str, *, seconds: int | str, user: Any = None) -> VideoJob:
+    """A continuation of a completed video; ``seconds`` is the added segment's length."""
+    config = conf.provider(job.provider)
+    check_feature(config, "extend", "extend videos")
+    _source(job, "extend")
+    text = check_prompt(prompt)
+    spec = config.model(job.model)
+    if str(seconds) not in spec.extend_seconds:
+        raise InvalidRequest(
+            f"An extension can add {', '.join(spec.extend_seconds)} seconds, not {seconds}.", field="seconds"
+        )
+    cost = spec.cost(job.size, seconds)
+    return _new_job(user, cost, f"extension of job {job.pk}", provider=job.provider, model=job.model,
+                    size=job.size, seconds=int(seconds), prompt_text=text, kind=JobKind.EXTEND, parent=job)
+
+
+def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:
+    """A new job with the same request as ``job`` (which is left as it is)."""
+    if job.status not in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED):
+        raise JobStateError(f"Only a failed, completed or stuck job can be re-submitted; this one is {job.status}.")
+    config = conf.provider(job.provider)
+    spec = config.model(job.model)
+    check_extra_params(config, spec, job.extra_params)
+    return _new_job(
+        user, spec.cost(job.size, job.seconds), f"re-submission of job {job.pk}",
+        provider=job.provider, model=job.model, size=job.size, seconds=job.seconds, prompt_text=job.prompt_text,
+        prompt=job.prompt, reference_image=job.reference_image, reference_fit=job.reference_fit,
+        extra_params=job.extra_params, kind=job.kind, parent=job.parent,
+    )
+
+
+def submit(job: VideoJob) -> VideoJob:
+    """Queue a draft for submission."""
+    if job.status != JobStatus.DRAFT:
+        raise JobStateError(f"Only a draft can be submitted; this job is {job.get_status_display().lower()}.")
+    check_budget(job.requested_by, job.estimated_cost)
+    with transaction.atomic():
+        if job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
+            enqueue("videos.tasks.submit_job", job.pk)
+    return job
+
+
+def refresh(job: VideoJob) -> VideoJob:
+    """Ask the provider for the job's state now and mirror it."""
+    from .tracking import refresh_one
+
+    if job.remote_id and job.status in JobStatus.in_flight():
+        refresh_one(get_provider(job.provider), job)
+        job.refresh_from_db()
+    return job
+
+
+def retry_download(job: VideoJob) -> VideoJob:
+    """Try storing a paid video again (after download failures)."""
+    if not job.remote_id or job.status not in (JobStatus.NEEDS_ATTENTION, JobStatus.DOWNLOADING, JobStatus.FAILED):
+        raise JobStateError("Only a job whose download failed can retry its download.")
+    if job.status == JobStatus.FAILED and job.error_code not in ("download_failed", "content_expired"):
+        raise JobStateError("This job failed at the provider; there is nothing to download. Re-submit it instead.")
+    if job.status == JobStatus.NEEDS_ATTENTION and job.error_code != "download_failed":
+        raise JobStateError("This job is not waiting for a download.")
+    with transaction.atomic():
+        job.transition(
+            JobStatus.DOWNLOADING,
+            expect=(job.status,),
+            download_attempts=0,
+            download_heartbeat_at=None,
+            not_before=None,
+            message="download retried",
+        )
+        enqueue("videos.tasks.download_job", job.pk)
+    return job
+
+
+def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
+    """Delete the video at the provider (fine if it is already gone) and every local file."""
+    from .storage import delete_key
+
+    if job.status == JobStatus.SUBMITTING:
+        raise JobStateError("This job is being submitted right now; delete it once it has a remote id.")
+    if job.status == JobStatus.DELETED:
+        return job
+    if job.remote_id:
+        try:
+            get_provider(job.provider).delete(job.remote_id)
+        except ProviderError as exc:
+            if exc.status_code == 400 and job.status in JobStatus.in_flight():
+                raise JobStateError(
+                    f"The provider will not delete a video while it is generating ({exc}). Try again when it is done."
+                ) from exc
+            raise
+    for asset in list(job.assets.all()):
+        delete_key(asset.file.name)
+        asset.delete()
+    job.transition(
+        JobStatus.DELETED, expect=(job.status,), next_check_at=None, message="deleted" + _who(user)
+    )
+    return job
+
+
+def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False) -> VideoJob:
+    """Block until the job is completed, failed, deleted or needs attention.
+
+    With ``drive`` this process does the work itself (submit, refresh, download) when it
+    is due, so waiting works with or without a running qcluster; the claims make it safe
+    alongside workers. Raises TimeoutError after ``timeout`` seconds.
+    """
+    from . import downloads, submission, tracking
+
+    deadline = time.monotonic() + timeout
+    done = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
+    while True:
+        job.refresh_from_db()
+        if job.status in done:
+            return job
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"Job {job.pk} is still {job.status} after {timeout:.0f} s.")
+        if drive:
+            now = timezone.now()
+            provider = get_provider(job.provider)
+            if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
+                submission.submit(job.pk)
+            elif job.status == JobStatus.SUBMITTING:
+                submission.recover_stale(provider)
+            elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):
+                tracking.refresh_one(provider, job)
+            elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
+                downloads.download(job.pk)
+        time.sleep(poll)

@@ -1,0 +1,151 @@
+"""Where the app's files live, and how they get there without ever being half-written.
+
+Every asset has a deterministic key (``<prefix>/jobs/<job uuid>/<variant>.<ext>``), so a
+retried download overwrites the same object. On the local filesystem a file is written
+beside its destination and renamed into place (atomic on POSIX); object stores such as S3
+only show an object once its upload completed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
+
+EXTENSIONS = {"video": "mp4", "thumbnail": "webp", "spritesheet": "jpg"}
+CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+INCOMING_DIR = ".incoming"
+
+
+class _VideosStorage(LazyObject):
+    """The storage named by ``SORA_VIDEOS['STORAGE']``, resolved on first use."""
+
+    def _setup(self) -> None:
+        from . import conf
+
+        self._wrapped = storages[conf.get("STORAGE")]
+
+
+_storage = _VideosStorage()
+
+
+def get_storage() -> Storage:
+    """Callable for ``FileField(storage=...)``: migrations store the reference, not the backend."""
+    return _storage  # type: ignore[return-value]
+
+
+@receiver(setting_changed)
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("STORAGES", "SORA_VIDEOS", "MEDIA_ROOT"):
+        _storage._wrapped = empty
+
+
+def _prefix() -> str:
+    from . import conf
+
+    return conf.get("STORAGE_PREFIX").strip("/")
+
+
+def asset_key(job_uuid: uuid.UUID | str, variant: str) -> str:
+    return f"{_prefix()}/jobs/{job_uuid}/{variant}.{EXTENSIONS[variant]}"
+
+
+def sequence_key(sequence_uuid: uuid.UUID | str, variant: str) -> str:
+    return f"{_prefix()}/sequences/{sequence_uuid}/{variant}.{EXTENSIONS[variant]}"
+
+
+def asset_upload_to(instance: Any, filename: str) -> str:
+    return asset_key(instance.job.uuid, instance.variant)
+
+
+def reference_upload_to(instance: Any, filename: str) -> str:
+    ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get((instance.format or "").upper(), "bin")
+    return f"{_prefix()}/references/{instance.sha256[:2]}/{instance.sha256}.{ext}"
+
+
+def _local_root(storage: Storage) -> Path | None:
+    target = getattr(storage, "_wrapped", storage)
+    if isinstance(target, FileSystemStorage):
+        return Path(target.location)
+    return None
+
+
+def temp_file(suffix: str = "") -> tempfile._TemporaryFileWrapper:  # type: ignore[name-defined]
+    """A named temp file for a download, on the same filesystem as the destination when local.
+
+    Same filesystem means the final move is a rename; the ``.incoming`` folder is never a
+    key any asset points to, so nothing in it is ever served.
+    """
+    from . import conf
+
+    root = _local_root(get_storage())
+    directory = conf.get("TEMP_DIR")
+    if directory is None and root is not None:
+        directory = root / INCOMING_DIR
+    if directory is not None:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    return tempfile.NamedTemporaryFile(prefix="sora-", suffix=suffix, dir=directory, delete=False)
+
+
+def store_file(key: str, path: str | os.PathLike[str]) -> str:
+    """Put the finished file at ``path`` under ``key``, replacing what was there, atomically.
+
+    Returns the key. The source file is moved (local) or uploaded and removed.
+    """
+    storage = get_storage()
+    root = _local_root(storage)
+    if root is not None:
+        dest = Path(storage.path(key))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.partial"
+        try:
+            shutil.move(os.fspath(path), staging)  # a rename when on the same filesystem
+            os.chmod(staging, 0o644)
+            os.replace(staging, dest)
+        finally:
+            staging.unlink(missing_ok=True)
+            Path(path).unlink(missing_ok=True)
+        return key
+    try:
+        if storage.exists(key) and not getattr(storage, "file_overwrite", False):
+            storage.delete(key)
+        with open(path, "rb") as fh:
+            name = storage.save(key, File(fh, name=key))
+    finally:
+        Path(path).unlink(missing_ok=True)
+    if name != key:  # a backend that renamed instead of overwriting: keep the key stable
+        storage.delete(name)
+        raise RuntimeError(f"storage saved {key!r} as {name!r}; configure it to overwrite")
+    return key
+
+
+def delete_key(key: str) -> None:
+    storage = get_storage()
+    if key and storage.exists(key):
+        storage.delete(key)
+
+
+def cleanup_incoming(older_than_seconds: float = 6 * 3600) -> int:
+    """Remove temp files that a killed worker left in ``.incoming``; returns how many."""
+    import time
+
+    root = _local_root(get_storage())
+    if root is None:
+        return 0
+    removed = 0
+    folder = root / INCOMING_DIR
+    if folder.is_dir():
+        cutoff = time.time() - older_than_seconds
+        for entry in folder.iterdir():
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink(missing_ok=True)
+                removed += 1
+    return removed

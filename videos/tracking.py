@@ -1,0 +1,300 @@
+"""Keeping jobs current: one sweep per provider, as few API calls as it can.
+
+``sync_from_remote`` is the only place a remote video's state lands on a job (the
+submission, the sweep, webhooks and ``services.refresh`` all go through it). The sweep
+is a django-q2 task that keeps working while there is work, for up to
+``SWEEP_DURATION`` seconds, under a database lease so only one runs per provider.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from typing import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from . import conf
+from .exceptions import ProviderError
+from .models import JobStatus, Lease, VideoJob
+from .providers import Provider, RemoteVideo, get_provider
+from .providers import base as remote
+
+log = logging.getLogger(__name__)
+
+FAILURE_ADVICE = {
+    "moderation_blocked": "Change the prompt or reference image (no real people, faces, copyrighted characters "
+    "or music) and re-submit.",
+    "content_policy": "Change the prompt or reference image (no real people, faces, copyrighted characters "
+    "or music) and re-submit.",
+}
+
+
+def _explain_failure(video: RemoteVideo) -> str:
+    code = video.error_code or "failed"
+    message = video.error_message or "The provider gave no reason."
+    advice = FAILURE_ADVICE.get(code, "Re-submit it as a new job; if it fails again, change the prompt.")
+    return f"The provider failed this video ({code}): {message} {advice}"
+
+
+def poll_interval(provider: Provider, hint: float | None) -> float:
+    """When to look again: the server's hint if it gave one, else our interval."""
+    if provider.config.webhook_secret():
+        base = float(conf.get("WEBHOOK_POLL_INTERVAL"))
+    else:
+        base = float(conf.get("POLL_INTERVAL"))
+    if hint is not None:
+        return max(0.1, hint if not provider.config.webhook_secret() else max(hint, base))
+    return base
+
+
+def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, poll_after: float | None = None,
+                     adopt: bool = False) -> bool:
+    """Mirror ``video`` onto ``job`` (dj-stripe's sync_from_remote). Returns False if the job moved on.
+
+    With ``adopt`` the remote id is attached too (first answer to a create, or
+    reconciliation), which fails with IntegrityError if another job already owns it.
+    """
+    now = timezone.now()
+    fields: dict = {
+        "remote_status": video.raw_status[:50],
+        "remote_payload": video.raw,
+        "last_checked_at": now,
+        "progress": video.progress,
+    }
+    if adopt:
+        fields.update(remote_id=video.id, submitted_at=now, last_news_at=now, not_before=None)
+    elif video.raw_status != job.remote_status or video.progress != job.progress:
+        fields["last_news_at"] = now
+    if video.completed_at:
+        fields["completed_at"] = video.completed_at
+    if video.expires_at:
+        fields["expires_at"] = video.expires_at
+    from_states = (JobStatus.SUBMITTING, JobStatus.NEEDS_ATTENTION) if adopt else (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+
+    if video.status in (remote.QUEUED, remote.IN_PROGRESS):
+        target = JobStatus.QUEUED if video.status == remote.QUEUED else JobStatus.IN_PROGRESS
+        fields["next_check_at"] = now + dt.timedelta(seconds=poll_interval(provider, poll_after))
+        if adopt:
+            fields.update(error_code="", error_message="")
+        if job.status == target and not adopt:
+            job.update_fields(**fields)
+            return True
+        return job.transition(target, expect=from_states, **fields)
+
+    fields["next_check_at"] = None
+    if video.status == remote.COMPLETED:
+        fields.setdefault("completed_at", now)
+        fields.update(progress=100, not_before=None, download_attempts=0, download_heartbeat_at=None,
+                      error_code="", error_message="")
+        moved = job.transition(JobStatus.DOWNLOADING, expect=from_states, **fields)
+        if moved:
+            from .tasks import enqueue
+
+            enqueue("videos.tasks.download_job", job.pk)
+        return moved
+    if video.status == remote.FAILED:
+        fields.update(error_code=(video.error_code or "failed")[:100], error_message=_explain_failure(video))
+        return job.transition(JobStatus.FAILED, expect=from_states, **fields)
+    # expired or deleted at the provider before we stored anything
+    what = "expired" if video.status == remote.EXPIRED else "was deleted"
+    fields.update(
+        error_code=video.status,
+        error_message=f"The video {what} at the provider before it could be stored. Re-submit it as a new job.",
+    )
+    return job.transition(JobStatus.FAILED, expect=from_states, **fields)
+
+
+def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
+    """Bring ``jobs`` up to date; one list request covers many where the dialect allows.
+
+    Returns the number of API calls made.
+    """
+    pending = {job.remote_id: job for job in jobs if job.remote_id}
+    calls = 0
+    if len(pending) >= 2 and provider.features.get("list"):
+        oldest = min(job.submitted_at or job.created_at for job in pending.values())
+        horizon = oldest - dt.timedelta(seconds=conf.get("RECONCILE_WINDOW"))
+        after = None
+        try:
+            while pending:
+                page = provider.list_page(after=after, limit=100, order="desc")
+                calls += 1
+                for video in page.videos:
+                    job = pending.pop(video.id, None)
+                    if job is not None:
+                        sync_from_remote(job, video, provider=provider)
+                if not page.has_more or (page.videos and page.videos[-1].created_at
+                                         and page.videos[-1].created_at < horizon):
+                    break
+                after = page.last_id
+        except ProviderError as exc:
+            log.warning("list at %s failed (%s); backing off", provider.name, exc)
+            _back_off(list(pending.values()), exc)
+            return calls
+    for job in pending.values():
+        calls += 1
+        refresh_one(provider, job)
+    return calls
+
+
+def refresh_one(provider: Provider, job: VideoJob) -> None:
+    try:
+        video, hint = provider.retrieve(job.remote_id)
+    except ProviderError as exc:
+        if exc.status_code == 404:
+            job.transition(
+                JobStatus.FAILED,
+                expect=(JobStatus.QUEUED, JobStatus.IN_PROGRESS),
+                error_code="not_found",
+                error_message="The provider no longer knows this video (404). It was deleted or expired there; "
+                "re-submit it as a new job.",
+                next_check_at=None,
+            )
+        else:
+            _back_off([job], exc)
+        return
+    sync_from_remote(job, video, provider=provider, poll_after=hint)
+
+
+def _back_off(jobs: list[VideoJob], exc: ProviderError) -> None:
+    delay = exc.retry_after or max(float(conf.get("POLL_INTERVAL")), 5.0)
+    VideoJob.objects.filter(pk__in=[j.pk for j in jobs]).update(
+        next_check_at=timezone.now() + dt.timedelta(seconds=delay)
+    )
+
+
+def flag_stalled(provider_name: str) -> int:
+    """In-flight jobs with no news for STALL_TIMEOUT seconds need a person to look."""
+    cutoff = timezone.now() - dt.timedelta(seconds=conf.get("STALL_TIMEOUT"))
+    stalled = VideoJob.objects.filter(provider=provider_name, status__in=JobStatus.in_flight()).filter(
+        Q(last_news_at__lt=cutoff) | Q(last_news_at__isnull=True, submitted_at__lt=cutoff)
+    )
+    count = 0
+    for job in stalled:
+        count += job.transition(
+            JobStatus.NEEDS_ATTENTION,
+            expect=JobStatus.in_flight(),
+            error_code="stalled",
+            error_message=f"No progress reported by the provider for {conf.get('STALL_TIMEOUT')} seconds "
+            f"(last status {job.remote_status or 'unknown'!r}). Refresh it, or delete and re-submit.",
+            next_check_at=None,
+        )
+    return count
+
+
+# --- the sweep ---------------------------------------------------------------------------
+def _acquire(name: str, holder: str, ttl: float) -> bool:
+    now = timezone.now()
+    expires = now + dt.timedelta(seconds=ttl)
+    if Lease.objects.filter(name=name).filter(Q(expires_at__lt=now) | Q(holder=holder)).update(
+        holder=holder, expires_at=expires
+    ):
+        return True
+    try:
+        with transaction.atomic():
+            Lease.objects.create(name=name, holder=holder, expires_at=expires)
+        return True
+    except IntegrityError:
+        return False
+
+
+def _release(name: str, holder: str) -> None:
+    Lease.objects.filter(name=name, holder=holder).delete()
+
+
+def sweep_lease_held(provider_name: str) -> bool:
+    return Lease.objects.filter(name=f"sweep:{provider_name}", expires_at__gte=timezone.now()).exists()
+
+
+def sweep_once(provider: Provider) -> float | None:
+    """One pass over a provider's unfinished jobs; seconds until something is due (None: idle)."""
+    from . import downloads, submission
+
+    name = provider.name
+    now = timezone.now()
+    jobs = VideoJob.objects.filter(provider=name)
+
+    # 1. creates that wait for a retry, a rate limit, or whose task was lost
+    lost = now - dt.timedelta(seconds=30)
+    for job_id in jobs.filter(status=JobStatus.PENDING).filter(
+        Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lt=lost)
+    ).order_by("created_at").values_list("pk", flat=True)[:50]:
+        submission.submit(job_id)
+
+    # 2. creates that never got an answer: adopt what the provider has, or ask a person
+    submission.recover_stale(provider)
+
+    # 3. status checks that are due
+    due = list(jobs.filter(status__in=JobStatus.in_flight()).filter(
+        Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
+    ).order_by("next_check_at")[:1000])
+    if due:
+        refresh_jobs(provider, due)
+    flag_stalled(name)
+
+    # 4. downloads whose task was lost or whose worker died
+    downloads.requeue_due(name)
+
+    # when is the next thing due?
+    soon = jobs.filter(status__in=JobStatus.active()).aggregate(
+        check=Min("next_check_at", filter=Q(status__in=JobStatus.in_flight())),
+        retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
+        started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
+    )
+    if not jobs.filter(status__in=JobStatus.active()).exists():
+        return None
+    candidates = [soon["check"], soon["retry"]]
+    if soon["started"]:
+        candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
+    times = [t for t in candidates if t is not None]
+    if not times:
+        return float(conf.get("POLL_INTERVAL"))
+    return max(0.0, (min(times) - timezone.now()).total_seconds())
+
+
+def sweep(provider_name: str | None = None, *, duration: float | None = None) -> dict[str, str]:
+    """Work every provider's unfinished jobs until idle or ``duration`` seconds passed."""
+    duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
+    names = [provider_name] if provider_name else list(conf.providers())
+    holder = uuid.uuid4().hex
+    ttl = duration + 120
+    held = [name for name in names if _acquire(f"sweep:{name}", holder, ttl)]
+    report = {name: "busy elsewhere" for name in names if name not in held}
+    deadline = time.monotonic() + duration
+    try:
+        while held:
+            waits = []
+            for name in list(held):
+                try:
+                    wait = sweep_once(get_provider(name))
+                except Exception:  # one provider's trouble must not stop the others
+                    log.exception("sweep of provider %s failed", name)
+                    wait = float(conf.get("POLL_INTERVAL"))
+                if wait is None:
+                    held.remove(name)
+                    _release(f"sweep:{name}", holder)
+                    report[name] = "idle"
+                else:
+                    waits.append(wait)
+            if not held or time.monotonic() >= deadline:
+                break
+            time.sleep(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
+            for name in held:
+                _acquire(f"sweep:{name}", holder, ttl)
+    finally:
+        for name in held:
+            _release(f"sweep:{name}", holder)
+            report.setdefault(name, "handed over")
+    return report
+
+
+def kick(provider_name: str) -> None:
+    """Start a sweep now unless one already runs (called when work appears)."""
+    if not sweep_lease_held(provider_name):
+        from .tasks import enqueue
+
+        enqueue("videos.tasks.sweep", provider_name)

@@ -1,0 +1,73 @@
+"""Test helpers: run the real django-q2 ORM broker's queue in-process, and settle jobs."""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterable
+
+from django.utils.module_loading import import_string
+from django_q.brokers import get_broker
+from django_q.signing import SignedPackage
+
+from videos import conf
+from videos.models import JobStatus, VideoJob
+
+
+def drain(limit: int = 1000) -> int:
+    """Execute what the broker holds (and what those tasks enqueue), like a worker would."""
+    broker = get_broker()
+    done = 0
+    while done < limit and broker.queue_size():
+        for ack_id, payload in broker.dequeue() or []:
+            task = SignedPackage.loads(payload)
+            import_string(task["func"])(*task.get("args", ()), **task.get("kwargs", {}))
+            broker.acknowledge(ack_id)
+            done += 1
+    return done
+
+
+def queued_funcs() -> list[str]:
+    from django_q.models import OrmQ
+
+    return [SignedPackage.loads(q.payload)["func"] for q in OrmQ.objects.all()]
+
+
+def settle(jobs: Iterable[VideoJob] | None = None, *, timeout: float = 30.0, step: float = 0.05) -> list[VideoJob]:
+    """Run queue and sweeps until the given jobs (default: all) stop moving on their own."""
+    from videos.providers import get_provider
+    from videos.tracking import sweep_once
+
+    ids = [j.pk for j in jobs] if jobs is not None else None
+    deadline = time.monotonic() + timeout
+    while True:
+        drain()
+        for name in conf.providers():
+            sweep_once(get_provider(name))
+        drain()
+        qs = VideoJob.objects.all() if ids is None else VideoJob.objects.filter(pk__in=ids)
+        if not qs.filter(status__in=JobStatus.active()).exists():
+            return list(qs.order_by("pk"))
+        if time.monotonic() > deadline:
+            states = list(qs.values_list("pk", "status", "error_message"))
+            raise AssertionError(f"jobs still active after {timeout} s: {states}")
+        time.sleep(step)
+
+
+def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
+    """SORA_VIDEOS for a test: one provider at ``emu`` with fast timings."""
+    provider = {
+        "BASE_URL": emu.base_url,
+        "API_KEY_ENV": "SORA_TEST_API_KEY",
+        "EMULATOR": True,
+        "DIALECT": getattr(emu, "dialect", "openai"),
+        "MAX_IN_FLIGHT": 50,
+        "CREATES_PER_MINUTE": 1000,
+    }
+    provider.update(options.pop("provider", {}))
+    return {
+        "PROVIDERS": {"emu": provider},
+        "POLL_INTERVAL": 0.1,
+        "SUBMIT_TIMEOUT": 5.0,
+        "DOWNLOAD_STALL": 5.0,
+        "SWEEP_DURATION": 5.0,
+        **options,
+    }

@@ -87,3 +87,104 @@ def redis_url() -> str:
     if not port_open("127.0.0.1", 6379):
         require("Redis", "no server on 127.0.0.1:6379")
     return os.environ.get("SORA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+class BackgroundWorker:
+    """Runs the queue and the sweeps in a thread, like a qcluster would, until stopped.
+
+    For tests that watch jobs progress (browser tests); errors surface at ``stop()``.
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        import threading
+
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sora-test-worker", daemon=True)
+        self.error: BaseException | None = None
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        from videos import conf
+        from videos.providers import get_provider
+        from videos.tracking import sweep_once
+
+        from .support import drain
+
+        try:
+            while not self._stop.is_set():
+                drain()
+                for name in conf.providers():
+                    sweep_once(get_provider(name))
+                drain()
+                self._stop.wait(self.interval)
+        except BaseException as exc:  # reported by stop()
+            self.error = exc
+        finally:
+            connection.close()
+
+    def start(self) -> "BackgroundWorker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.fixture
+def worker(sora: EmulatorProcess, transactional_db: Any) -> Iterator[BackgroundWorker]:
+    """A background worker for the test (needs a transactional database)."""
+    bg = BackgroundWorker().start()
+    yield bg
+    bg.stop()
+
+
+def chromium_path() -> str:
+    """Debian's chromium, or a skip (a failure under REQUIRE_SERVICES=1)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        require("Chromium", "`chromium` is not installed (apt-get install chromium)")
+    return path
+
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A Playwright Chromium browser (Debian's binary, never a downloaded one)."""
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # around it are still synchronous and safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Any:
+    """Where browser tests save screenshots (tests/artifacts, ignored by git)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "artifacts"
+    path.mkdir(exist_ok=True)
+    return path

@@ -21,7 +21,7 @@ from PIL import Image
 
 from videos.emulator.dialects import COMPLETED, FAILED
 from videos.emulator.forms import UploadedFile
-from videos.emulator.render import VARIANTS, RenderSpec, Segment
+from videos.emulator.render import VARIANTS, RenderSpec, Segment, probe_video
 from videos.emulator.state import Job, PlannedFailure, Store
 from videos.presets import EXTEND_SECONDS
 
@@ -96,6 +96,15 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     #: Runs once the response is sent (or dropped), e.g. to delete a temporary file.
     cleanup: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What a remix, edit or extension starts from: a stored job or an uploaded video."""
+
+    job: Job | None
+    model: str
+    spec: RenderSpec
 
 
 @dataclass(frozen=True)
@@ -232,27 +241,27 @@ class Api:
 
     def remix(self, request: Request) -> Response:
         self._require_feature("remix", "POST /v1/videos/{video_id}/remix")
-        source = self._job(request.params["video_id"])
+        job = self._job(request.params["video_id"])
         _reject_unknown(request.body, {"prompt"})
         prompt = _prompt(request.body)
-        segments = (Segment(prompt, source.seconds),)
-        return self._derive(request, source, "remix", prompt, segments, remixed_from=source.id)
+        source = self._usable(job, "remix", param="video_id")
+        segments = (Segment(prompt, source.spec.seconds),)
+        return self._derive(request, source, "remix", prompt, segments, remixed_from=job.id)
 
     def edit(self, request: Request) -> Response:
         self._require_feature("edit", "POST /v1/videos/edits")
         _reject_unknown(request.body, {"video", "prompt"})
-        source = self._source(request.body)
+        source = self._source(request.body, "edit")
         prompt = _prompt(request.body)
-        return self._derive(request, source, "edit", prompt, (Segment(prompt, source.seconds),))
+        return self._derive(request, source, "edit", prompt, (Segment(prompt, source.spec.seconds),))
 
     def extend(self, request: Request) -> Response:
         self._require_feature("extend", "POST /v1/videos/extensions")
         _reject_unknown(request.body, {"video", "prompt", "seconds"})
-        source = self._source(request.body)
+        source = self._source(request.body, "extension")
         prompt = _prompt(request.body)
         extra = int(_choice(request.body, "seconds", EXTEND_SECONDS, default=None))
-        segments = (*source.spec.segments, Segment(prompt, extra))
-        return self._derive(request, source, "extend", prompt, segments)
+        return self._derive(request, source, "extend", prompt, (*source.spec.segments, Segment(prompt, extra)))
 
     # -- wire format -----------------------------------------------------------------
 
@@ -323,20 +332,58 @@ class Api:
             raise ApiError(404, f"Video with id {public_id!r} not found.", code="video_not_found")
         return job
 
-    def _source(self, body: Mapping[str, Any]) -> Job:
+    def _source(self, body: Mapping[str, Any], kind: str) -> _Source:
+        """The video to edit or extend: ``{"id": ...}`` of a generated one, or an uploaded file."""
         reference = body.get("video")
         if isinstance(reference, UploadedFile):
-            raise ApiError(
-                400,
-                "The emulator cannot edit an uploaded video; reference a generated one with video[id].",
-                param="video",
-                code="unsupported_value",
-            )
+            return self._uploaded_source(reference)
         if reference is None:
             raise ApiError(400, "Missing required parameter: 'video'.", param="video", code="missing_required_parameter")
         if not isinstance(reference, Mapping) or not isinstance(reference.get("id"), str) or not reference["id"]:
-            raise ApiError(400, "video must be an object like {\"id\": \"video_123\"}.", param="video.id", code="invalid_type")
-        return self._job(reference["id"])
+            raise ApiError(400, "video must be an uploaded file or an object like {\"id\": \"video_123\"}.", param="video", code="invalid_type")
+        return self._usable(self._job(reference["id"]), kind, param="video")
+
+    def _usable(self, job: Job, kind: str, param: str) -> _Source:
+        """``job`` as a source, if it is completed and its content has not expired."""
+        with self.store.lock:
+            usable = job.status == COMPLETED and not job.expired
+            status = self.dialect.wire_status(job.status, expired=job.expired)
+        if not usable:
+            raise ApiError(
+                400,
+                f"Video {self.dialect.public_id(job.id)!r} cannot be used for a {kind}: it must be completed "
+                f"and its content not expired (status {status}).",
+                param=param,
+                code="invalid_video_state",
+            )
+        return _Source(job, job.model, job.spec)
+
+    def _uploaded_source(self, upload: UploadedFile) -> _Source:
+        """An uploaded video: its size picks the model, its first frame leads the new clip."""
+        try:
+            probe = probe_video(upload.data)
+        except ValueError:
+            raise ApiError(400, "The uploaded video could not be decoded.", param="video", code="invalid_video") from None
+        size = f"{probe.width}x{probe.height}"
+        models = [name for name, model in self.dialect.models.items() if size in model["SIZES"]]
+        if not models:
+            sizes = sorted({size for model in self.dialect.models.values() for size in model["SIZES"]})
+            raise ApiError(
+                400,
+                f"The uploaded video is {size}; supported sizes are: {', '.join(sizes)}.",
+                param="video",
+                code="invalid_video_dimensions",
+            )
+        spec = RenderSpec(
+            width=probe.width,
+            height=probe.height,
+            fps=self.config.fps,
+            segments=(Segment(f"uploaded video {upload.filename}", probe.seconds),),
+            label="",
+            seed_key="",
+            reference=probe.first_frame,
+        )
+        return _Source(None, models[0], spec)
 
     def _require_feature(self, feature: str, endpoint: str) -> None:
         if not self.dialect.features[feature]:
@@ -345,24 +392,13 @@ class Api:
     def _derive(
         self,
         request: Request,
-        source: Job,
+        source: _Source,
         kind: str,
         prompt: str,
         segments: tuple[Segment, ...],
         remixed_from: str | None = None,
     ) -> Response:
-        """A remix, edit or extension of a completed ``source``."""
-        with self.store.lock:
-            usable = source.status == COMPLETED and not source.expired
-            status = self.dialect.wire_status(source.status, expired=source.expired)
-        if not usable:
-            raise ApiError(
-                400,
-                f"Video {self.dialect.public_id(source.id)!r} cannot be used: only completed videos whose "
-                f"content has not expired can be used for a {kind} (status {status}).",
-                param="video_id" if kind == "remix" else "video",
-                code="invalid_video_state",
-            )
+        """A remix, edit or extension: the source's model, size and look, new ``segments``."""
         job_id = self.dialect.new_backend_id()
         spec = replace(source.spec, segments=segments, label=job_id, seed_key=job_id)
         job = self.store.add(
@@ -370,10 +406,10 @@ class Api:
             kind=kind,
             model=source.model,
             prompt=prompt,
-            size=source.size,
+            size=f"{spec.width}x{spec.height}",
             seconds=spec.seconds,
             spec=spec,
-            source_id=source.id,
+            source_id=source.job.id if source.job else None,
             remixed_from=remixed_from,
             planned_failure=request.failure or _moderation(prompt),
         )

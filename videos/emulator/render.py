@@ -130,6 +130,41 @@ def render(
     return assets
 
 
+@dataclass(frozen=True)
+class VideoProbe:
+    """What an uploaded source video contributes to an edit or extension."""
+
+    width: int
+    height: int
+    seconds: int
+    #: The first frame as PNG, used as the new job's reference image.
+    first_frame: bytes
+
+
+def probe_video(data: bytes) -> VideoProbe:
+    """Size, whole-second duration (at least 1) and first frame of an uploaded video.
+
+    Raises ValueError when ``data`` is not a decodable video.
+    """
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise ValueError("no video stream")
+            stream = container.streams.video[0]
+            first = next(container.decode(stream), None)
+            if first is None:
+                raise ValueError("no decodable frame")
+            if container.duration is not None:
+                duration = container.duration / av.time_base
+            else:
+                duration = float((stream.duration or 0) * (stream.time_base or 0))
+            png = io.BytesIO()
+            first.to_image().save(png, format="PNG")
+            return VideoProbe(stream.width, stream.height, max(1, round(duration)), png.getvalue())
+    except av.FFmpegError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _describe(path: Path, variant: str, padding: int = 0) -> Asset:
     digest = hashlib.sha256()
     size = 0

@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
             name='ReferenceImage',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.ImageField(height_field='height', storage=videos.storage.get_storage, upload_to=videos.storage.reference_upload_to, width_field='width')),
+                ('image', models.ImageField(storage=videos.storage.get_storage, upload_to=videos.storage.reference_upload_to)),
                 ('original_name', models.CharField(blank=True, max_length=255)),
                 ('width', models.PositiveIntegerField(default=0)),
                 ('height', models.PositiveIntegerField(default=0)),

@@ -9,9 +9,8 @@ from ..storage import get_storage, reference_upload_to
 class ReferenceImage(models.Model):
     """An uploaded first-frame image, stored as validated (EXIF orientation applied)."""
 
-    image = models.ImageField(
-        upload_to=reference_upload_to, storage=get_storage, width_field="width", height_field="height"
-    )
+    # width/height are set from the checked image, not by ImageField (which would reopen the file)
+    image = models.ImageField(upload_to=reference_upload_to, storage=get_storage)
     original_name = models.CharField(max_length=255, blank=True)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)

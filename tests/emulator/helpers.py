@@ -31,6 +31,16 @@ def wait_for(client: openai.OpenAI, video_id: str, timeout: float = 30.0) -> tup
     raise AssertionError(f"{video_id} not terminal after {timeout}s: {seen[-3:]}")
 
 
+def wait_for_status(client: openai.OpenAI, video_id: str, wanted: str, timeout: float = 10.0) -> Video:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        video = client.videos.retrieve(video_id)
+        if video.status == wanted:
+            return video
+        time.sleep(0.02)
+    raise AssertionError(f"{video_id} did not become {wanted!r} within {timeout}s")
+
+
 @dataclass(frozen=True)
 class Probe:
     width: int

@@ -243,8 +243,6 @@ def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: boo
     is due, so waiting works with or without a running qcluster; the claims make it safe
     alongside workers. Raises TimeoutError after ``timeout`` seconds.
     """
-    from . import downloads, submission, tracking
-
     deadline = time.monotonic() + timeout
     done = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
     while True:
@@ -254,14 +252,26 @@ def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: boo
         if time.monotonic() >= deadline:
             raise TimeoutError(f"Job {job.pk} is still {job.status} after {timeout:.0f} s.")
         if drive:
-            now = timezone.now()
-            provider = get_provider(job.provider)
-            if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
-                submission.submit(job.pk)
-            elif job.status == JobStatus.SUBMITTING:
-                submission.recover_stale(provider)
-            elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):
-                tracking.refresh_one(provider, job)
-            elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
-                downloads.download(job.pk)
+            drive_once(job)
         time.sleep(poll)
+
+
+def drive_once(job: VideoJob) -> None:
+    """Do the job's next step in this process if it is due (submit, recover, refresh, download).
+
+    One step, no waiting: ``wait(drive=True)`` calls it in its loop, and a caller that
+    follows many jobs at once (a CLI batch, a sequence) calls it for each. The claims
+    make it safe alongside workers.
+    """
+    from . import downloads, submission, tracking
+
+    now = timezone.now()
+    provider = get_provider(job.provider)
+    if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
+        submission.submit(job.pk)
+    elif job.status == JobStatus.SUBMITTING:
+        submission.recover_stale(provider)
+    elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):
+        tracking.refresh_one(provider, job)
+    elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
+        downloads.download(job.pk)

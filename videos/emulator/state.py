@@ -110,7 +110,8 @@ class Store:
 
     def stop(self) -> None:
         self._stop.set()
-        self._clock.join(timeout=2)
+        if self._clock.is_alive():
+            self._clock.join(timeout=2)
         self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -67,6 +67,7 @@ def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
         "PROVIDERS": {"emu": provider},
         "POLL_INTERVAL": 0.1,
         "SUBMIT_TIMEOUT": 5.0,
+        "SUBMIT_GRACE": 1.0,
         "DOWNLOAD_STALL": 5.0,
         "SWEEP_DURATION": 5.0,
         **options,

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_DURATION": 50.0,  # seconds one tracking sweep keeps working before it hands over
     "STALL_TIMEOUT": 3600,  # seconds without news before a job needs attention
     "SUBMIT_TIMEOUT": 60.0,  # seconds one create request may take
+    "SUBMIT_GRACE": 30.0,  # extra seconds before an unanswered create is reconciled by the sweep
     "SUBMIT_MAX_ATTEMPTS": 6,
     "RECONCILE_WINDOW": 600,  # seconds around a create attempt that reconciliation searches
     "DOWNLOAD_MAX_ATTEMPTS": 8,

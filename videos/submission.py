@@ -34,7 +34,7 @@ MINUTE = dt.timedelta(seconds=60)
 
 def stale_after() -> float:
     """Seconds after a claim when a job still ``submitting`` is presumed abandoned."""
-    return float(conf.get("SUBMIT_TIMEOUT")) + 30.0
+    return float(conf.get("SUBMIT_TIMEOUT")) + float(conf.get("SUBMIT_GRACE"))
 
 
 def claim(job: VideoJob, provider: Provider) -> bool:
@@ -86,6 +86,9 @@ def submit(job_id: int) -> None:
         video = _create(job, provider)
     except ProviderError as exc:
         _handle_error(job, provider, exc)
+    except Exception as exc:  # a bug on our side: the request may or may not have gone out
+        log.exception("unexpected error submitting job %s", job.pk)
+        _handle_error(job, provider, ProviderError(f"Unexpected error: {exc!r}", ambiguous=True))
     else:
         record(job, provider, video)
     kick(provider.name)

@@ -228,18 +228,19 @@ class Provider:
         return self._parse(response)
 
     def edit(self, video_id: str, *, prompt: str, timeout: float = 60.0) -> RemoteVideo:
-        with _calling():
-            response = self.client(timeout).videos.with_raw_response.edit(
-                prompt=prompt, video={"id": video_id}, timeout=timeout
-            )
-        return self._parse(response)
+        return self._post_json("/videos/edits", {"prompt": prompt, "video": {"id": video_id}}, timeout)
 
     def extend(self, video_id: str, *, prompt: str, seconds: int, timeout: float = 60.0) -> RemoteVideo:
+        body = {"prompt": prompt, "seconds": str(seconds), "video": {"id": video_id}}
+        return self._post_json("/videos/extensions", body, timeout)
+
+    def _post_json(self, path: str, body: dict[str, Any], timeout: float) -> RemoteVideo:
+        """A JSON POST. The SDK's ``edit``/``extend`` send ``video`` as a file upload only,
+        while the spec also takes ``{"video": {"id": ...}}`` as JSON, which every server reads."""
         with _calling():
-            response = self.client(timeout).videos.with_raw_response.extend(
-                prompt=prompt, seconds=str(seconds), video={"id": video_id}, timeout=timeout
-            )
-        return self._parse(response)
+            response = self.client(timeout).post(path, body=body, cast_to=httpx2.Response, options={"timeout": timeout})
+            payload = response.json()
+        return RemoteVideo.from_payload(self.decode(payload))
 
     # --- reading -------------------------------------------------------------------
     def retrieve(self, video_id: str) -> tuple[RemoteVideo, float | None]:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
-
-from .base import Provider, ReferenceUpload, RemoteVideo, _calling
+from .base import Provider, ReferenceUpload, RemoteVideo
 
 
 class OpenAIProvider(Provider):
@@ -44,12 +42,7 @@ class SGLangProvider(Provider):
                 prompt=prompt, model=model, size=size, seconds=seconds, reference=reference, extra=extra, timeout=timeout
             )
         body = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds), **(extra or {})}
-        with _calling():
-            response = self.client(timeout).post(
-                "/videos", body=body, cast_to=httpx2.Response, options={"timeout": timeout}
-            )
-            payload = response.json()
-        return RemoteVideo.from_payload(self.decode(payload))
+        return self._post_json("/videos", body, timeout)
 
 
 class LiteLLMProvider(Provider):

@@ -131,7 +131,7 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"  # never served publicly: the app's media view checks permissions
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"  # the site's own sign-in (sora_project/urls.py); the admin's admits staff only
 LOGIN_REDIRECT_URL = "/"
 
 # --- storage -----------------------------------------------------------------------

@@ -69,6 +69,6 @@ def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
         "SUBMIT_TIMEOUT": 5.0,
         "SUBMIT_GRACE": 1.0,
         "DOWNLOAD_STALL": 5.0,
-        "SWEEP_DURATION": 5.0,
+        "SWEEP_DURATION": 0.0,  # one pass per sweep task: settle() and the test worker loop themselves
         **options,
     }

@@ -99,7 +99,7 @@ def expected_duration(job: VideoJob) -> float | None:
         parent_video = parent.assets.filter(variant=AssetVariant.VIDEO).first()
         base = parent_video.duration if parent_video and parent_video.duration else parent.seconds
         return float(base) + job.seconds
-    return float(job.seconds)
+    return float(job.seconds) if job.seconds else None  # 0: unknown (an imported video whose server did not say)
 
 
 def check_video(job: VideoJob, fetched: Fetched) -> None:

@@ -29,6 +29,13 @@ def download_job(job_id: int) -> None:
     download(job_id)
 
 
+def stitch_sequence(sequence_id: int) -> None:
+    """Join a sequence's shots once all are stored (queued by the ``job_stored`` signal)."""
+    from .sequences import stitch
+
+    stitch(sequence_id)
+
+
 def sweep(provider_name: str | None = None) -> dict[str, str]:
     from .tracking import sweep as run
 

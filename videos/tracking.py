@@ -108,6 +108,58 @@ def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, p
     return job.transition(JobStatus.FAILED, expect=from_states, **fields)
 
 
+def import_remote(provider: Provider, video: RemoteVideo) -> tuple[VideoJob, bool]:
+    """Mirror a video the provider lists but no job knows yet (library sync); ``(job, created)``.
+
+    Idempotent on ``(provider, remote_id)``: a known video returns its job untouched. A new
+    one becomes a job adopted through :func:`sync_from_remote`, so it lands in the same
+    state a submitted job would (a completed one goes on to download). It is a remix of
+    its parent when the provider names one we know. Raises
+    :class:`~videos.exceptions.InvalidRequest` for a video that cannot be mirrored.
+    """
+    from decimal import Decimal
+
+    from .exceptions import InvalidRequest
+    from .models import JobKind, VideoJobEvent
+
+    existing = VideoJob.objects.filter(provider=provider.name, remote_id=video.id).first()
+    if existing is not None:
+        return existing, False
+    if not video.id:
+        raise InvalidRequest("The provider listed a video without an id.", field="id")
+    size = (video.size or "").lower()
+    w, sep, h = size.partition("x")
+    if not (sep and w.isdigit() and h.isdigit()):
+        raise InvalidRequest(
+            f"Video {video.id} does not report its size (got {video.size!r}), so its file could not be checked.",
+            field="size",
+        )
+    config = provider.config
+    model = video.model or config.default_model
+    spec = config.models.get(model)
+    seconds = video.seconds or 0  # 0: the server did not say
+    cost = spec.cost(size, seconds) if spec is not None and seconds else Decimal("0")
+    parent = None
+    if video.remixed_from:
+        parent = VideoJob.objects.filter(provider=provider.name, remote_id=video.remixed_from).first()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            job = VideoJob.objects.create(
+                provider=provider.name, model=model[:100], size=size, seconds=seconds,
+                prompt_text=video.prompt or "", kind=JobKind.REMIX if parent else JobKind.CREATE, parent=parent,
+                status=JobStatus.SUBMITTING, estimated_cost=cost, created_at=video.created_at or now,
+            )
+            VideoJobEvent.objects.create(
+                job=job, from_status="", to_status=JobStatus.SUBMITTING, message="imported from the provider's list"
+            )
+            sync_from_remote(job, video, provider=provider, adopt=True)
+            job.update_fields(submitted_at=video.created_at or now)
+    except IntegrityError:  # another sync imported it meanwhile
+        return VideoJob.objects.get(provider=provider.name, remote_id=video.id), False
+    return job, True
+
+
 def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
     """Bring ``jobs`` up to date; one list request covers many where the dialect allows.
 

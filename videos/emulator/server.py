@@ -91,20 +91,19 @@ class Handler(BaseHTTPRequestHandler):
     #: Idle keep-alive connections are closed after this many seconds.
     timeout = 300
 
-    def do_GET(self) -> None:
-        self._dispatch()
+    def __getattr__(self, name: str) -> Any:
+        """Every method (``do_GET``, ``do_TRACE``, ...) goes to the router, which answers
+        unknown ones with a JSON 405/404 rather than the standard library's HTML 501."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (bad request line, oversized headers) in OpenAI's JSON shape too."""
+        self._request_id = getattr(self, "_request_id", f"req_{secrets.token_hex(12)}")
+        self.close_connection = True
+        error = ApiError(code, message or explain or "Bad request.", type="invalid_request_error", code="bad_request")
+        self._send(_error_response(error))
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.config.quiet:
@@ -289,6 +288,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
             self.end_headers()
             self._headers_sent = True
+            if self.command == "HEAD":
+                return
             limit = length if not truncate else (length // 2 if after_bytes is None else min(after_bytes, length))
             sent = 0
             for chunk in chunks:

@@ -4,6 +4,7 @@ from .job import JobKind, JobStatus, VideoJob, VideoJobEvent
 from .lease import Lease
 from .prompt import Prompt
 from .reference_image import ReferenceImage
+from .sequence import Sequence, SequenceAsset, SequenceShot, SequenceStatus
 from .webhook import WebhookEvent
 
 __all__ = [
@@ -13,6 +14,10 @@ __all__ = [
     "Lease",
     "Prompt",
     "ReferenceImage",
+    "Sequence",
+    "SequenceAsset",
+    "SequenceShot",
+    "SequenceStatus",
     "VideoAsset",
     "VideoJob",
     "VideoJobEvent",

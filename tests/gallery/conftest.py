@@ -1,0 +1,89 @@
+"""Gallery fixtures: real videos made through the emulator, cloned in bulk for volume."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Callable
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from videos import services
+from videos.models import JobStatus, VideoAsset, VideoJob
+
+from ..support import settle
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(django_user_model: Any, username: str, *perms: str, **fields: Any) -> Any:
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD, **fields)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+@pytest.fixture
+def viewer(django_user_model: Any) -> Any:
+    return make_user(django_user_model, "viewer", "videos.view_videojob", first_name="Vera", last_name="Viewer")
+
+
+@pytest.fixture
+def stranger(django_user_model: Any) -> Any:
+    """Signed in, but without the permission to view videos."""
+    return make_user(django_user_model, "stranger")
+
+
+@pytest.fixture
+def operator(django_user_model: Any) -> Any:
+    return make_user(django_user_model, "operator", "videos.view_videojob", "videos.change_videojob",
+                     "videos.delete_videojob", is_staff=True)
+
+
+@pytest.fixture
+def real_job(sora: Any, viewer: Any) -> VideoJob:
+    """One video made for real: the SDK over HTTP to the emulator, downloaded, checked and stored."""
+    job = services.create_video("A paper boat drifts down a rainy street gutter, macro lens", size="1280x720",
+                                seconds=4, user=viewer)
+    [job] = settle([job])
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    return job
+
+
+@pytest.fixture
+def clone_jobs() -> Callable[..., list[VideoJob]]:
+    """Copy a completed job's row and asset rows ``n`` times (bulk inserts; the files are shared)."""
+
+    def clone(source: VideoJob, n: int, *, start: dt.datetime | None = None, **overrides: Any) -> list[VideoJob]:
+        assets = list(source.assets.all())
+        start = start or source.created_at - dt.timedelta(minutes=1)
+        rows = []
+        for i in range(n):
+            fields = {f.attname: getattr(source, f.attname) for f in VideoJob._meta.concrete_fields
+                      if f.attname not in ("id", "uuid", "remote_id", "created_at", "updated_at")}
+            fields.update(uuid=uuid.uuid4(), remote_id=None, created_at=start - dt.timedelta(seconds=i),
+                          prompt_text=f"Clip {i}: {source.prompt_text}")
+            fields.update({k: (v(i) if callable(v) else v) for k, v in overrides.items()})
+            rows.append(VideoJob(**fields))
+        made = VideoJob.objects.bulk_create(rows, batch_size=500)
+        if not made or made[0].pk is None:  # backends that do not return ids
+            made = list(VideoJob.objects.filter(uuid__in=[r.uuid for r in rows]))
+        VideoAsset.objects.bulk_create(
+            [
+                VideoAsset(job=job, variant=a.variant, file=a.file.name, bytes=a.bytes, sha256=a.sha256,
+                           content_type=a.content_type, width=a.width, height=a.height, duration=a.duration,
+                           derived=a.derived)
+                for job in made if job.status == JobStatus.COMPLETED for a in assets
+            ],
+            batch_size=1000,
+        )
+        return made
+
+    return clone
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    return timezone.now()

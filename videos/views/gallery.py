@@ -1,0 +1,136 @@
+"""The team gallery: a filterable grid of videos and one page per video.
+
+Both pages run a fixed number of queries whatever the table holds: the grid is one
+keyset-paginated query plus one prefetch of the page's files; the detail page loads the
+family tree with recursive CTEs (see :mod:`videos.views.lineage`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import select_template
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_safe
+
+from .. import conf
+from ..context_processors import sora as sora_context
+from ..exceptions import SoraVideosError
+from ..filters import GalleryFilterForm, keyset_page
+from ..models import JobStatus, VideoAsset, VideoJob
+from .access import gallery_access
+from .lineage import lineage
+
+#: How often (ms) the pages poll the status endpoints while something is in flight.
+POLL_MS = 2000
+
+
+def site_base() -> Any:
+    """The site's ``base.html`` when it has one, else the app's standalone shell."""
+    return select_template(["base.html", "videos/standalone_base.html"])
+
+
+def render_page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    ctx = {"videos_site_base": site_base(), "poll_ms": POLL_MS, **context}
+    for key, value in sora_context(request).items():  # works without the context processor too
+        ctx.setdefault(key, value)
+    return render(request, template, ctx, status=status)
+
+
+def with_files(jobs: list[VideoJob]) -> list[VideoJob]:
+    """Give each job a ``files`` dict of its assets by variant (from the prefetch)."""
+    for job in jobs:
+        job.files = {a.variant: a for a in job.assets.all()}  # type: ignore[attr-defined]
+    return jobs
+
+
+def provider_labels() -> dict[str, str]:
+    try:
+        return {name: p.display_name for name, p in conf.providers().items()}
+    except SoraVideosError:
+        return {}
+
+
+def gallery_queryset():  # type: ignore[no-untyped-def]
+    assets = Prefetch("assets", queryset=VideoAsset.objects.order_by())
+    return VideoJob.objects.for_gallery().prefetch_related(assets)
+
+
+@require_safe
+@gallery_access
+def gallery(request: HttpRequest) -> HttpResponse:
+    form = GalleryFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    qs = form.apply(gallery_queryset())
+    page = keyset_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    with_files(page.items)
+    labels = provider_labels()
+    for job in page.items:
+        job.provider_label = labels.get(job.provider, job.provider)  # type: ignore[attr-defined]
+    context = {
+        "form": form,
+        "page": page,
+        "jobs": page.items,
+        "next_url": f"?{form.querystring(after=page.next_cursor)}" if page.has_next else "",
+        "prev_url": f"?{form.querystring(before=page.prev_cursor)}" if page.has_prev else "",
+        "first_url": f"?{form.querystring()}" if not page.first else "",
+        "clear_url": reverse("videos:gallery") if form.active_filters else "",
+        "in_flight": any(job.is_active for job in page.items),
+    }
+    return render_page(request, "videos/gallery.html", context)
+
+
+def admin_links(request: HttpRequest, job: VideoJob) -> dict[str, str]:
+    """Links into the admin for an operator who may change or delete (empty without an admin)."""
+    user = request.user
+    links: dict[str, str] = {}
+    try:
+        if user.has_perm("videos.change_videojob"):
+            links["change"] = reverse("admin:videos_videojob_change", args=[job.pk])
+        if user.has_perm("videos.delete_videojob"):
+            links["delete"] = reverse("admin:videos_videojob_delete", args=[job.pk])
+    except NoReverseMatch:
+        return {}
+    return links
+
+
+@require_safe
+@gallery_access
+def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
+    job = (
+        VideoJob.objects.visible()
+        .select_related("requested_by", "reference_image")
+        .prefetch_related(Prefetch("assets", queryset=VideoAsset.objects.order_by("variant")))
+        .filter(uuid=uuid)
+        .first()
+    )
+    if job is None:
+        raise Http404("No such video (it may have been deleted).")
+    with_files([job])
+    job.thumbs = [job.files["thumbnail"]] if "thumbnail" in job.files else []  # type: ignore[attr-defined]
+    family = lineage(job)
+    labels = provider_labels()
+    job.provider_label = labels.get(job.provider, job.provider)  # type: ignore[attr-defined]
+    video = job.files.get("video")  # type: ignore[attr-defined]
+    downloads = sorted(job.files.values(), key=lambda a: ("video", "thumbnail", "spritesheet").index(a.variant)
+                       if a.variant in ("video", "thumbnail", "spritesheet") else 9)  # type: ignore[attr-defined]
+    try:
+        currency = conf.get("CURRENCY")
+    except SoraVideosError:
+        currency = ""
+    context = {
+        "job": job,
+        "video": video,
+        "downloads": downloads,
+        "lineage": family,
+        "admin": admin_links(request, job),
+        "currency": currency,
+        "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),
+    }
+    return render_page(request, "videos/detail.html", context)
+
+
+__all__ = ["gallery", "detail", "render_page", "site_base"]

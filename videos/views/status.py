@@ -1,0 +1,106 @@
+"""Live progress as JSON, for the gallery's in-flight cards and the detail page.
+
+``jobs/<uuid>/status.json`` answers for one job; ``jobs/status.json?ids=a,b,c`` for up to
+:data:`MAX_IDS` at once in one query. Neither ever calls the provider: when a watched
+in-flight job's last check is older than ``LIVE_REFRESH_AFTER`` seconds its next check is
+brought forward and the provider's sweep is kicked (queued, once per provider per
+interval), so the queue does the remote call and many watchers cost one sweep.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+from typing import Any, Iterable
+
+from django.core.cache import cache
+from django.http import HttpRequest, JsonResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from .. import conf
+from ..models import JobStatus, VideoJob
+from .access import json_access
+from .gallery import gallery_queryset, provider_labels, with_files
+
+MAX_IDS = 100
+
+
+def payload(job: VideoJob) -> dict[str, Any]:
+    active = job.status in JobStatus.active()
+    return {
+        "id": str(job.uuid),
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "progress": 100 if job.status == JobStatus.COMPLETED else int(job.progress or 0),
+        "active": active,
+        "done": not active,
+        "error": job.error_message if job.status in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION) else "",
+        "updated_at": job.updated_at.isoformat() if job.updated_at else None,
+        "url": reverse("videos:detail", args=[job.uuid]),
+    }
+
+
+def nudge(jobs: Iterable[VideoJob]) -> None:
+    """Ask the sweep to look at watched in-flight jobs whose news is stale; never call the provider here."""
+    from ..tracking import kick
+
+    after = float(conf.get("LIVE_REFRESH_AFTER"))
+    now = timezone.now()
+    stale = [
+        j for j in jobs
+        if j.status in JobStatus.in_flight() and j.remote_id
+        and (j.last_checked_at is None or (now - j.last_checked_at).total_seconds() > after)
+    ]
+    if not stale:
+        return
+    VideoJob.objects.filter(pk__in=[j.pk for j in stale], status__in=JobStatus.in_flight(),
+                            next_check_at__gt=now).update(next_check_at=now)
+    for provider in {j.provider for j in stale}:
+        if cache.add(f"videos:live-refresh:{provider}", 1, timeout=max(1, int(after))):
+            kick(provider)
+
+
+@require_safe
+@json_access
+def job_status(request: HttpRequest, uuid: uuidlib.UUID) -> JsonResponse:
+    job = VideoJob.objects.visible().filter(uuid=uuid).first()
+    if job is None:
+        return JsonResponse({"error": "No such video (it may have been deleted)."}, status=404)
+    nudge([job])
+    return JsonResponse(payload(job))
+
+
+@require_safe
+@json_access
+def jobs_status(request: HttpRequest) -> JsonResponse:
+    """Many jobs at once: ``?ids=<uuid>,<uuid>``; ``&cards=1`` adds the card HTML of finished ones."""
+    raw = [part.strip() for part in request.GET.get("ids", "").split(",") if part.strip()]
+    if not raw:
+        return JsonResponse({"error": "Pass the job ids to watch: ?ids=<uuid>,<uuid>."}, status=400)
+    if len(raw) > MAX_IDS:
+        return JsonResponse({"error": f"At most {MAX_IDS} ids per request; got {len(raw)}."}, status=400)
+    ids = []
+    for value in raw:
+        try:
+            ids.append(uuidlib.UUID(value))
+        except ValueError:
+            return JsonResponse({"error": f"{value[:40]!r} is not a job id."}, status=400)
+    jobs = list(gallery_queryset().filter(uuid__in=ids))
+    nudge(jobs)
+    with_cards = request.GET.get("cards") == "1"
+    labels = provider_labels() if with_cards else {}
+    result: dict[str, Any] = {}
+    finished = [j for j in jobs if j.status not in JobStatus.active()]
+    if with_cards and finished:
+        with_files(finished)
+    for job in jobs:
+        item = payload(job)
+        if with_cards and job in finished:
+            job.provider_label = labels.get(job.provider, job.provider)  # type: ignore[attr-defined]
+            item["html"] = render_to_string("videos/_card.html", {"job": job}, request=request)
+        result[str(job.uuid)] = item
+    missing = [str(i) for i in ids if str(i) not in result]
+    return JsonResponse({"jobs": result, "missing": missing, "poll_after": 2.0,
+                         "at": dt.datetime.now(dt.timezone.utc).isoformat()})

@@ -145,6 +145,7 @@ def stitch(paths: Sequence[str | os.PathLike[str]], out_path: str | os.PathLike[
         def emit(image: av.VideoFrame) -> None:
             nonlocal pts
             image.pts = pts
+            image.time_base = Fraction(1, fps)  # a reformatted frame keeps its source's time base otherwise
             for packet in stream.encode(image):
                 out.mux(packet)
             pts += 1

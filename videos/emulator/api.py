@@ -242,7 +242,7 @@ class Api:
     def remix(self, request: Request) -> Response:
         self._require_feature("remix", "POST /v1/videos/{video_id}/remix")
         job = self._job(request.params["video_id"])
-        _reject_unknown(request.body, {"prompt"})
+        _reject_unknown(request.body, {"prompt", *self.dialect.proxy_fields})
         prompt = _prompt(request.body)
         source = self._usable(job, "remix", param="video_id")
         segments = (Segment(prompt, source.spec.seconds),)
@@ -250,14 +250,14 @@ class Api:
 
     def edit(self, request: Request) -> Response:
         self._require_feature("edit", "POST /v1/videos/edits")
-        _reject_unknown(request.body, {"video", "prompt"})
+        _reject_unknown(request.body, {"video", "prompt", *self.dialect.proxy_fields})
         source = self._source(request.body, "edit")
         prompt = _prompt(request.body)
         return self._derive(request, source, "edit", prompt, (Segment(prompt, source.spec.seconds),))
 
     def extend(self, request: Request) -> Response:
         self._require_feature("extend", "POST /v1/videos/extensions")
-        _reject_unknown(request.body, {"video", "prompt", "seconds"})
+        _reject_unknown(request.body, {"video", "prompt", "seconds", *self.dialect.proxy_fields})
         source = self._source(request.body, "extension")
         prompt = _prompt(request.body)
         extra = int(_choice(request.body, "seconds", EXTEND_SECONDS, default=None))

@@ -78,8 +78,7 @@ def run(config: EmulatorConfig, out: TextIO | None = None) -> int:
     try:
         server.start_background()
         thread.start()
-        host, port = server.server_address[:2]
-        print(f"Sora emulator (dialect {config.dialect}) listening on http://{host}:{port}/v1", file=out, flush=True)
+        print(f"Sora emulator (dialect {config.dialect}) listening on {server.base_url}", file=out, flush=True)
         while not stop.wait(0.5):
             pass
     finally:

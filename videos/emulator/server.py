@@ -60,12 +60,14 @@ class EmulatorServer(ThreadingHTTPServer):
         self.store = Store(config, self.dialect, self.webhooks)
         self.faults = FaultBook(config.fault_seed)
         self.api = Api(self.store)
+        if ":" in config.host:
+            self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), Handler)
 
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
 
     def start_background(self) -> None:
         """Start the clock and webhook threads (the caller runs ``serve_forever``)."""

@@ -68,6 +68,7 @@ def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
         "POLL_INTERVAL": 0.1,
         "SUBMIT_TIMEOUT": 5.0,
         "SUBMIT_GRACE": 1.0,
+        "RETRY_BACKOFF": 0.1,
         "DOWNLOAD_STALL": 5.0,
         "SWEEP_DURATION": 0.0,  # one pass per sweep task: settle() and the test worker loop themselves
         **options,

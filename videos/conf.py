@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "SUBMIT_TIMEOUT": 60.0,  # seconds one create request may take
     "SUBMIT_GRACE": 30.0,  # extra seconds before an unanswered create is reconciled by the sweep
     "SUBMIT_MAX_ATTEMPTS": 6,
+    "RETRY_BACKOFF": 2.0,  # seconds before the first retry; doubles each attempt (capped at 300)
     "RECONCILE_WINDOW": 600,  # seconds around a create attempt that reconciliation searches
     "DOWNLOAD_MAX_ATTEMPTS": 8,
     "DOWNLOAD_CHUNK_SIZE": 1024 * 1024,
@@ -150,6 +151,11 @@ def _raw() -> dict[str, Any]:
             setting=f"{SETTING}[{unknown[0]!r}]",
         )
     return value
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1-based): RETRY_BACKOFF doubling, capped."""
+    return min(300.0, float(get("RETRY_BACKOFF")) * 2 ** max(0, attempt - 1))
 
 
 def get(name: str) -> Any:

@@ -243,7 +243,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
             f"the provider until {job.expires_at or 'it expires'}: use 'Retry download'.",
         )
         return
-    delay = min(300.0, 2.0 ** attempts)
+    delay = conf.backoff(attempts)
     if job.expires_at is not None:  # leave room for more attempts before it expires
         delay = min(delay, max(1.0, (job.expires_at - now).total_seconds() / 4))
     if isinstance(exc, ProviderError) and exc.retry_after:

@@ -146,7 +146,7 @@ def record(job: VideoJob, provider: Provider, video: RemoteVideo) -> None:
 def _backoff(attempt: int, retry_after: float | None) -> float:
     if retry_after:
         return min(retry_after, 3600.0)
-    return min(300.0, 2.0 ** attempt) * random.uniform(0.8, 1.2)
+    return conf.backoff(attempt) * random.uniform(0.8, 1.2)
 
 
 def _explain(exc: ProviderError, provider: Provider) -> str:

@@ -213,7 +213,7 @@ def refresh_one(provider: Provider, job: VideoJob) -> None:
 
 
 def _back_off(jobs: list[VideoJob], exc: ProviderError) -> None:
-    delay = exc.retry_after or max(float(conf.get("POLL_INTERVAL")), 5.0)
+    delay = exc.retry_after or max(float(conf.get("POLL_INTERVAL")), conf.backoff(2))
     VideoJob.objects.filter(pk__in=[j.pk for j in jobs]).update(
         next_check_at=timezone.now() + dt.timedelta(seconds=delay)
     )

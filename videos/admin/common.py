@@ -1,0 +1,144 @@
+"""Helpers shared by the videos admin: permissions, media URLs, model tables, per-object reports."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from .. import conf
+from ..exceptions import InvalidRequest, SoraVideosError
+
+SUBMIT_PERMISSION = "videos.submit_videojob"
+
+#: Where action buttons on a change page ask to be sent back to.
+RETURN_FIELD = "_return_to"
+
+
+def can_submit(request: HttpRequest) -> bool:
+    """The permission for anything that spends money (generate, submit, remix, edit, extend, re-submit)."""
+    return request.user.is_active and request.user.has_perm(SUBMIT_PERMISSION)
+
+
+class SubmitPermissionMixin:
+    """Gives a ModelAdmin ``has_submit_permission`` for actions declared with ``permissions=["submit"]``."""
+
+    def has_submit_permission(self, request: HttpRequest) -> bool:
+        return can_submit(request)
+
+
+def asset_url(asset: Any, *, download: bool = False) -> str | None:
+    """The authenticated media view's URL for a VideoAsset (None until that view is installed)."""
+    if asset is None:
+        return None
+    try:
+        url = reverse("videos:asset", args=[asset.pk])
+    except NoReverseMatch:
+        return None
+    return url + "?download=1" if download else url
+
+
+def reference_image_url(ref: Any) -> str | None:
+    if ref is None:
+        return None
+    try:
+        return reverse("videos:reference_image", args=[ref.pk])
+    except NoReverseMatch:
+        return None
+
+
+def safe_provider(name: str | None = None) -> Any:
+    """The provider's config, or None when it is no longer configured (old jobs)."""
+    try:
+        return conf.provider(name)
+    except SoraVideosError:
+        return None
+
+
+def model_table() -> dict[str, Any]:
+    """The configured providers' model tables, for the page's JSON (no URLs, no keys)."""
+    providers: dict[str, Any] = {}
+    for name, config in conf.providers().items():
+        providers[name] = {
+            "label": config.display_name,
+            "emulator": config.emulator,
+            "dialect": config.dialect,
+            "features": dict(config.features),
+            "default_model": config.default_model,
+            "models": {
+                spec.name: {
+                    "sizes": list(spec.sizes),
+                    "seconds": list(spec.seconds),
+                    "prices": {size: str(price) for size, price in spec.prices.items()},
+                    "extra_params": list(spec.extra_params),
+                    "extend_seconds": list(spec.extend_seconds),
+                }
+                for spec in config.models.values()
+            },
+        }
+    return {"currency": conf.get("CURRENCY"), "default_provider": conf.provider().name, "providers": providers}
+
+
+def all_sizes() -> set[str]:
+    return {size for config in conf.providers().values() for spec in config.models.values() for size in spec.sizes}
+
+
+def money(amount: Any) -> str:
+    return f"{amount:.2f} {conf.get('CURRENCY')}"
+
+
+def return_url(request: HttpRequest) -> str | None:
+    """The page an action button asked to come back to, if it is one of ours."""
+    target = request.POST.get(RETURN_FIELD) or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+def done(request: HttpRequest, created: list[Any] | None = None) -> HttpResponseRedirect | None:
+    """Where an action goes afterwards: the new job when one was made from a change page,
+    else back where the button was, else (None) the changelist."""
+    target = return_url(request)
+    if target is None:
+        return None
+    if created and len(created) == 1:
+        return HttpResponseRedirect(reverse("admin:videos_videojob_change", args=[created[0].pk]))
+    return HttpResponseRedirect(target)
+
+
+def describe(obj: Any) -> str:
+    """How a message names an object: ``Job #12 “A red kite…”`` or ``Prompt #3 “Burger”``."""
+    label = getattr(obj, "short_prompt", None) or str(obj)
+    if len(label) > 60:
+        label = label[:57] + "..."
+    return f"{obj._meta.verbose_name.capitalize()} #{obj.pk} “{label}”"
+
+
+def run_each(
+    request: HttpRequest,
+    objects: Iterable[Any],
+    fn: Callable[[Any], str],
+) -> int:
+    """Apply ``fn`` to each object; one message per object. ``fn`` returns the success text
+    (plain text is escaped; use ``format_html`` for a link).
+
+    A SoraVideosError skips that object with its message (never a 500); returns how many succeeded.
+    """
+    ok = 0
+    for obj in objects:
+        try:
+            text = fn(obj)
+        except InvalidRequest as exc:  # bad input or over budget
+            messages.error(request, format_html("{}: skipped. {}", describe(obj), str(exc)))
+        except SoraVideosError as exc:  # wrong state, or the provider answered with an error
+            messages.warning(request, format_html("{}: skipped. {}", describe(obj), str(exc)))
+        else:
+            ok += 1
+            if text:
+                messages.success(request, format_html("{}: {}", describe(obj), text))
+    return ok

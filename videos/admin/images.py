@@ -1,0 +1,158 @@
+"""Reference images: upload (checked by the services), see them and how they are fitted."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .. import conf, services
+from ..exceptions import InvalidRequest
+from ..images import fit_image
+from ..models import ReferenceImage
+from ..storage import delete_key
+from .common import all_sizes, can_submit, reference_image_url
+from .forms import ReferenceUploadForm
+
+FIT_MODES = ("crop", "letterbox")
+
+
+class ReferenceImageAdmin(admin.ModelAdmin):
+    list_display = ("preview", "name", "dimensions", "format", "owner", "job_count", "created_at")
+    list_display_links = ("preview", "name")
+    list_filter = ("format", "owner", "created_at")
+    search_fields = ("original_name", "=sha256")
+    date_hierarchy = "created_at"
+    list_select_related = ("owner",)
+    show_full_result_count = False
+    list_per_page = 50
+    fields = ("original_name", ("width", "height", "format"), "sha256", "owner", "created_at", "image")
+    change_form_template = "admin/videos/referenceimage/change_form.html"
+
+    class Media:
+        css = {"all": ("videos/admin/admin.css",)}
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an image is stored as checked; upload another instead
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(job_total=Count("jobs"))
+
+    @admin.display(description="")
+    def preview(self, ref: ReferenceImage) -> str:
+        url = reference_image_url(ref)
+        if not url:
+            return format_html('<span class="sora-thumb sora-thumb-empty"></span>')
+        return format_html('<img class="sora-thumb" src="{}" alt="" loading="lazy">', url)
+
+    @admin.display(description="Name", ordering="original_name")
+    def name(self, ref: ReferenceImage) -> str:
+        return ref.original_name or ref.image.name
+
+    @admin.display(description="Size", ordering="width")
+    def dimensions(self, ref: ReferenceImage) -> str:
+        return f"{ref.width}×{ref.height}"
+
+    @admin.display(description="Jobs", ordering="job_total")
+    def job_count(self, ref: ReferenceImage) -> int:
+        return getattr(ref, "job_total", 0)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("<int:pk>/fit/<str:size>/<str:mode>/", self.admin_site.admin_view(self.fit_view),
+                 name="videos_referenceimage_fit"),
+            *super().get_urls(),
+        ]
+
+    def fit_view(self, request: HttpRequest, pk: int, size: str, mode: str) -> HttpResponse:
+        """The image as it would be sent for a video of ``size``: cropped or letterboxed (PNG)."""
+        if not (self.has_view_permission(request) or can_submit(request)):
+            raise PermissionDenied
+        if mode not in FIT_MODES:
+            return HttpResponseBadRequest("Fit is crop or letterbox.")
+        if size not in all_sizes():
+            return HttpResponseBadRequest("No configured model offers that size.")
+        ref = get_object_or_404(ReferenceImage, pk=pk)
+        try:
+            with ref.image.open("rb") as fh:
+                content = fh.read()
+        except (FileNotFoundError, OSError):
+            raise Http404("The image file is missing from storage.") from None
+        data, content_type = fit_image(content, size, mode)
+        response = HttpResponse(data, content_type=content_type)
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+                 ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ReferenceUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            existed = None
+            try:
+                upload = form.cleaned_data["image"]
+                before = ReferenceImage.objects.count()
+                ref = services.save_reference_image(upload, user=request.user)
+                existed = ReferenceImage.objects.count() == before
+            except InvalidRequest as exc:
+                form.add_error("image", exc.message)
+            else:
+                text = "This image was already stored; here it is." if existed else "Image checked and stored."
+                messages.success(request, text)
+                return HttpResponseRedirect(reverse("admin:videos_referenceimage_change", args=[ref.pk]))
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a reference image",
+            "opts": opts,
+            "app_label": opts.app_label,
+            "form": form,
+            "media": self.media + form.media,
+            "has_view_permission": self.has_view_permission(request),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/videos/referenceimage/upload.html", context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        ref = ReferenceImage.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        context = dict(extra_context or {})
+        if ref is not None:
+            provider = conf.provider()
+            sizes: list[str] = []
+            for spec in provider.models.values():
+                sizes.extend(s for s in spec.sizes if s not in sizes)
+            context.update({
+                "ref": ref,
+                "ref_url": reference_image_url(ref),
+                "provider": provider,
+                "emulator": provider.emulator,
+                "fits": [
+                    {"size": size, "same": size == ref.size, "modes": [
+                        (mode, reverse("admin:videos_referenceimage_fit", args=[ref.pk, size, mode]))
+                        for mode in FIT_MODES]}
+                    for size in sizes
+                ],
+                "can_generate": can_submit(request),
+                "generate_url": reverse("admin:videos_videojob_add") + f"?reference_image={ref.pk}",
+                "recent_jobs": list(ref.jobs.order_by("-created_at")[:10]),
+            })
+        return super().change_view(request, object_id, form_url, context)
+
+    def delete_model(self, request: HttpRequest, obj: ReferenceImage) -> None:
+        name = obj.image.name
+        super().delete_model(request, obj)
+        delete_key(name)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        names = list(queryset.values_list("image", flat=True))
+        super().delete_queryset(request, queryset)
+        for name in names:
+            delete_key(name)

@@ -1,0 +1,654 @@
+"""The bodies of ``manage.py sora`` subcommands; each takes a Console and the parsed options.
+
+Input is checked before anything is written or sent; errors raise
+:class:`~django.core.management.base.CommandError` with an exit code from
+:mod:`videos.cli` (the command turns app exceptions into those too).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from .. import conf, sequences, services
+from ..exceptions import InvalidRequest, ProviderError, SoraVideosError
+from ..models import AssetVariant, JobStatus, Sequence, SequenceStatus, VideoJob
+from ..validation import parse_size
+from . import EXIT_FAILED, EXIT_INVALID, EXIT_TIMEOUT
+from .batch import read_rows, submit as submit_row, validate as validate_row
+from .console import Console, money, safe_url, table
+from .inputs import (
+    expand_images,
+    extra_params,
+    output_path,
+    read_shot_prompts,
+    resolve_job,
+    resolve_sequence,
+    resolve_user,
+    write_file,
+)
+from .library import sync_library
+from .waiting import DONE, wait_sequence, wait_with_bar
+
+SUFFIXES = {"video": ".mp4", "thumbnail": ".thumbnail.webp", "spritesheet": ".spritesheet.jpg"}
+UUID_PLACEHOLDER = "{uuid}"
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+def job_json(job: VideoJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "uuid": str(job.uuid),
+        "provider": job.provider,
+        "remote_id": job.remote_id,
+        "kind": job.kind,
+        "parent": job.parent_id,
+        "status": job.status,
+        "remote_status": job.remote_status,
+        "progress": job.progress,
+        "model": job.model,
+        "size": job.size,
+        "seconds": job.seconds,
+        "prompt": job.prompt_text,
+        "extra_params": job.extra_params,
+        "estimated_cost": str(job.estimated_cost),
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "completed_at": job.completed_at.isoformat() if job.completed_at else None,
+        "stored_at": job.stored_at.isoformat() if job.stored_at else None,
+        "expires_at": job.expires_at.isoformat() if job.expires_at else None,
+        "assets": {
+            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256, "derived": a.derived}
+            for a in job.assets.all()
+        },
+    }
+
+
+def sequence_json(sequence: Sequence) -> dict[str, Any]:
+    report = sequences.progress(sequence)
+    return {
+        "id": sequence.pk,
+        "uuid": str(sequence.uuid),
+        "title": sequence.title,
+        "provider": sequence.provider,
+        "model": sequence.model,
+        "size": sequence.size,
+        "status": sequence.status,
+        "current": sequence.is_current,
+        "revision": sequence.revision,
+        "duration": sequence.duration,
+        "error_message": sequence.error_message,
+        "progress": report.percent,
+        "shots": [
+            {"position": s.position, "job": s.job.pk if s.job else None, "status": s.status, "progress": s.progress,
+             "seconds": s.seconds, "attempts": s.attempts, "prompt": s.prompt, "error": s.error}
+            for s in report.shots
+        ],
+        "assets": {
+            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256}
+            for a in sequence.assets.all()
+        },
+    }
+
+
+def _describe(job: VideoJob) -> str:
+    what = {"create": "video", "remix": "remix", "edit": "edit", "extend": "extension"}.get(job.kind, job.kind)
+    return (f"{what} job {job.pk} ({job.model}, {job.size}, {job.seconds} s, estimated {money(job.estimated_cost)} "
+            f"at {conf.provider(job.provider).display_name})")
+
+
+def _target(given: str | None, default_name: str) -> Path:
+    return output_path(given, default_name)
+
+
+def _named(target: Path, uuid_value: Any) -> Path:
+    return Path(str(target).replace(UUID_PLACEHOLDER, str(uuid_value)))
+
+
+def _job_failed(job: VideoJob) -> CommandError:
+    reason = job.error_message or f"it is {job.get_status_display().lower()}"
+    return CommandError(f"Job {job.pk} {job.get_status_display().lower()}: {reason}", returncode=EXIT_FAILED)
+
+
+def _queued(console: Console, job: VideoJob, o: dict[str, Any]) -> None:
+    if o.get("json"):
+        console.out(json.dumps({"job": job_json(job)}, indent=2))
+    else:
+        console.out(str(job.pk))
+    console.info(
+        f"Queued {_describe(job)}.\nA running qcluster submits it (manage.py qcluster). Follow it with: "
+        f"manage.py sora status {job.pk}\nor wait for it here and save the MP4 with: manage.py sora download "
+        f"{job.pk} --wait"
+    )
+
+
+def _wait_and_save(console: Console, job: VideoJob, target: Path, timeout: float, *, json_out: bool = False) -> None:
+    console.info(f"Queued {_describe(job)}; waiting for it (Ctrl+C stops waiting, the job goes on).")
+    [job] = wait_with_bar(console, [job], timeout=timeout, desc=f"job {job.pk}")
+    if job.status != JobStatus.COMPLETED:
+        raise _job_failed(job)
+    _save_asset(console, job, "video", _named(target, job.uuid), json_out=json_out)
+
+
+def _save_asset(console: Console, job: VideoJob, variant: str, target: Path, *, json_out: bool = False) -> None:
+    asset = job.assets.filter(variant=variant).first()
+    if asset is None:
+        raise CommandError(
+            f"Job {job.pk} is completed but has no {variant} stored. Try: manage.py sora status {job.pk}",
+            returncode=EXIT_FAILED,
+        )
+    size = write_file(asset.file, target)
+    if json_out:
+        console.out(json.dumps({"job": job_json(job), "output": str(target)}, indent=2))
+    else:
+        console.out(str(target))
+    console.info(f"Saved {variant} of job {job.pk} to {target} ({size / 1e6:.1f} MB).")
+
+
+def _prompt(o: dict[str, Any]) -> str | None:
+    positional, option = o.get("prompt"), o.get("prompt_option")
+    if positional and option:
+        raise InvalidRequest("Give the prompt once: as an argument or with --prompt, not both.", field="prompt")
+    return positional if positional is not None else option
+
+
+# --- generate ---------------------------------------------------------------------------------
+def generate(console: Console, o: dict[str, Any]) -> None:
+    prompt = _prompt(o)
+    if o["shot_prompts"]:
+        if prompt:
+            raise InvalidRequest("Give the prompt as an argument or the shot prompts with --shot-prompts, not both.",
+                                 field="prompt")
+        prompts = read_shot_prompts(o["shot_prompts"])
+    else:
+        prompts = sequences.split_prompts(prompt or "")
+    images = expand_images(o["image"])
+    if o["single"]:
+        if len(prompts) > 1:
+            raise InvalidRequest(
+                f"--single makes one clip, but the prompt has {len(prompts)} shots (separated by "
+                f"'{sequences.SHOT_SEPARATOR}').", field="prompt")
+        if len(images) > 1:
+            console.info(f"--single: using {images[0]} only; {len(images) - 1} more image(s) left out.")
+        images = images[:1]
+    extras = extra_params(o)
+    size = parse_size(o["size"], width=o["width"], height=o["height"])
+    user = resolve_user(o["user"])
+    wait = o["wait"] or bool(o["output"])
+    target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if wait else None
+
+    if len(prompts) > 1 or len(images) > 1:
+        shots = sequences.plan_shots(prompts, images, seconds=o["seconds"])
+        sequence = sequences.create_sequence(
+            shots, title=o["title"] or "", provider=o["provider"], model=o["model"], size=size,
+            seconds=o["seconds"], extra_params=extras, user=user, fit=o["fit"],
+        )
+        _sequence_created(console, sequence, o)
+        if target is not None:
+            _wait_sequence_and_save(console, sequence, target, o["timeout"], json_out=o["json"])
+        elif o["json"]:
+            console.out(json.dumps({"sequence": sequence_json(sequence)}, indent=2))
+        else:
+            console.out(str(sequence.pk))
+        return
+
+    job = services.create_video(
+        prompts[0], model=o["model"], size=size, seconds=o["seconds"], reference_image=images[0] if images else None,
+        provider=o["provider"], user=user, extra_params=extras, fit=o["fit"],
+    )
+    if target is None:
+        _queued(console, job, o)
+    else:
+        _wait_and_save(console, job, target, o["timeout"], json_out=o["json"])
+
+
+def _sequence_created(console: Console, sequence: Sequence, o: dict[str, Any]) -> None:
+    shots = sequences.shots_of(sequence)
+    total = sum((s.job.estimated_cost for s in shots if s.job), start=Decimal("0"))
+    console.info(
+        f"Sequence {sequence.pk}: {len(shots)} shots ({sequence.model}, {sequence.size}; jobs "
+        f"{', '.join(str(s.job_id) for s in shots)}), estimated {money(total)} in all. The clips are stitched "
+        "into one MP4 when all are done."
+    )
+    if not (o.get("wait") or o.get("output")):
+        console.info(f"Follow it with: manage.py sora sequence status {sequence.pk}")
+
+
+def _wait_sequence_and_save(console: Console, sequence: Sequence, target: Path, timeout: float, *,
+                            json_out: bool = False) -> None:
+    sequence = wait_sequence(console, sequence, timeout=timeout)
+    if not sequence.is_current:
+        raise CommandError(
+            f"Sequence {sequence.pk} {sequence.get_status_display().lower()}: {sequence.error_message}",
+            returncode=EXIT_FAILED,
+        )
+    _save_sequence_asset(console, sequence, "video", _named(target, sequence.uuid), json_out=json_out)
+
+
+def _save_sequence_asset(console: Console, sequence: Sequence, variant: str, target: Path, *,
+                         json_out: bool = False) -> None:
+    asset = sequence.assets.filter(variant=variant).first()
+    if asset is None:
+        raise CommandError(f"Sequence {sequence.pk} has no {variant} stored.", returncode=EXIT_FAILED)
+    size = write_file(asset.file, target)
+    if json_out:
+        console.out(json.dumps({"sequence": sequence_json(sequence), "output": str(target)}, indent=2))
+    else:
+        console.out(str(target))
+    console.info(f"Saved the stitched {variant} of sequence {sequence.pk} to {target} ({size / 1e6:.1f} MB, "
+                 f"{sequence.duration or 0:.1f} s).")
+
+
+# --- list-models -----------------------------------------------------------------------------
+def list_models(console: Console, o: dict[str, Any]) -> None:
+    default_provider = conf.provider().name
+    configs = [conf.provider(o["provider"])] if o["provider"] else list(conf.providers().values())
+    if o["json"]:
+        data = []
+        for cfg in configs:
+            data.append({
+                "provider": cfg.name, "label": cfg.display_name, "dialect": cfg.dialect, "emulator": cfg.emulator,
+                "base_url": safe_url(cfg.base_url), "default": cfg.name == default_provider,
+                "default_model": cfg.default_model, "features": cfg.features,
+                "models": [{
+                    "name": spec.name, "sizes": list(spec.sizes), "seconds": list(spec.seconds),
+                    "price_per_second": {size: str(spec.price_per_second(size)) for size in spec.sizes},
+                    "extra_params": list(spec.extra_params), "extend_seconds": list(spec.extend_seconds),
+                } for spec in cfg.models.values()],
+            })
+        console.out(json.dumps(data, indent=2))
+        return
+    blocks = []
+    for cfg in configs:
+        notes = [f"dialect {cfg.dialect}", safe_url(cfg.base_url)]
+        if cfg.emulator:
+            notes.insert(0, "LOCAL EMULATOR (test videos, nothing billed)")
+        if cfg.name == default_provider:
+            notes.append("default provider")
+        features = [name for name in ("remix", "edit", "extend") if cfg.features.get(name)]
+        rows = []
+        for spec in cfg.models.values():
+            for i, size in enumerate(spec.sizes):
+                price = spec.price_per_second(size)
+                rows.append([
+                    (spec.name + (" *" if spec.name == cfg.default_model else "")) if i == 0 else "",
+                    size,
+                    ", ".join(spec.seconds) if i == 0 else "",
+                    f"{money(price)}/s" if price else "free",
+                    ", ".join(spec.extra_params) or "-" if i == 0 else "",
+                ])
+        blocks.append(
+            f"{cfg.name}: {cfg.display_name} ({'; '.join(notes)})\n"
+            f"features: {', '.join(features) or 'create only'}\n"
+            + table(["MODEL", "SIZE", "SECONDS", "PRICE", "EXTRA PARAMETERS"], rows)
+        )
+    console.out("\n\n".join(blocks) + "\n\n* default model")
+
+
+# --- status, download, remix, extend, edit, delete -------------------------------------------
+def status(console: Console, o: dict[str, Any]) -> None:
+    if o["ids"]:
+        jobs = [resolve_job(text, provider=o["provider"]) for text in o["ids"]]
+    else:
+        qs = VideoJob.objects.visible()
+        if o["provider"]:
+            qs = qs.filter(provider=o["provider"])
+        jobs = list(qs[: o["limit"]])
+    if o["refresh"]:
+        for job in jobs:
+            try:
+                services.refresh(job)
+            except ProviderError as exc:
+                console.warn(f"Could not refresh job {job.pk} ({exc}); showing what is known locally.")
+    if o["json"]:
+        console.out(json.dumps([job_json(job) for job in jobs], indent=2))
+        return
+    if not jobs:
+        console.out("No jobs yet. Make one with: manage.py sora generate \"a prompt\"")
+        return
+    rows = [[
+        job.pk, job.kind, job.status, f"{job.progress}%", job.model, job.size, job.seconds,
+        money(job.estimated_cost), job.remote_id or "-", job.short_prompt,
+    ] for job in jobs]
+    lines = [table(["ID", "KIND", "STATUS", "PROGRESS", "MODEL", "SIZE", "SEC", "COST", "REMOTE ID", "PROMPT"], rows)]
+    for job in jobs:
+        if job.error_message and job.status != JobStatus.COMPLETED:
+            lines.append(f"job {job.pk}: {job.error_message}")
+    console.out("\n".join(lines))
+
+
+def download(console: Console, o: dict[str, Any]) -> None:
+    job = resolve_job(o["id"], provider=o["provider"])
+    variant = o["variant"]
+    target = _target(o["output"], f"{job.uuid}{SUFFIXES[variant]}")
+    if job.status != JobStatus.COMPLETED:
+        if job.status in DONE:
+            raise _job_failed(job)
+        if not o["wait"]:
+            raise CommandError(
+                f"Job {job.pk} is {job.get_status_display().lower()} ({job.progress}%); nothing is stored yet. "
+                f"Wait for it with: manage.py sora download {job.pk} --wait",
+                returncode=EXIT_FAILED,
+            )
+        [job] = wait_with_bar(console, [job], timeout=o["timeout"], desc=f"job {job.pk}")
+        if job.status != JobStatus.COMPLETED:
+            raise _job_failed(job)
+    _save_asset(console, job, variant, target)
+
+
+def _derived(console: Console, o: dict[str, Any], make: Any) -> None:
+    source = resolve_job(o["id"], provider=o["provider"])
+    user = resolve_user(o["user"])
+    wait = o["wait"] or bool(o["output"])
+    target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if wait else None
+    job = make(source, user)
+    if target is None:
+        _queued(console, job, o)
+    else:
+        _wait_and_save(console, job, target, o["timeout"], json_out=o["json"])
+
+
+def remix(console: Console, o: dict[str, Any]) -> None:
+    _derived(console, o, lambda source, user: services.remix(source, o["prompt"], user=user))
+
+
+def edit(console: Console, o: dict[str, Any]) -> None:
+    _derived(console, o, lambda source, user: services.edit(source, o["prompt"], user=user))
+
+
+def extend(console: Console, o: dict[str, Any]) -> None:
+    _derived(console, o, lambda source, user: services.extend(source, o["prompt"], seconds=o["seconds"], user=user))
+
+
+def delete(console: Console, o: dict[str, Any]) -> None:
+    jobs = [resolve_job(text, provider=o["provider"]) for text in o["ids"]]
+    if o["interactive"] and sys.stdin.isatty():
+        listing = ", ".join(f"{job.pk} ({job.status})" for job in jobs)
+        answer = input(f"Delete job(s) {listing} at the provider and every stored file? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CommandError("Nothing deleted.", returncode=EXIT_FAILED)
+    failures = []
+    for job in jobs:
+        was = job.status
+        files = job.assets.count()
+        try:
+            services.delete(job)
+        except SoraVideosError as exc:
+            failures.append(f"job {job.pk}: {exc}")
+            continue
+        if was == JobStatus.DELETED:
+            console.out(f"Job {job.pk} was already deleted.")
+        else:
+            remote = f" (remote {job.remote_id})" if job.remote_id else ""
+            console.out(f"Deleted job {job.pk}{remote} and its {files} stored file(s).")
+    if failures:
+        raise CommandError("Not deleted: " + "; ".join(failures), returncode=EXIT_FAILED)
+
+
+# --- batch -----------------------------------------------------------------------------------
+def batch(console: Console, o: dict[str, Any]) -> None:
+    user = resolve_user(o["user"])
+    rows = read_rows(o["file"])
+    base_dir = Path(o["file"]).expanduser().resolve().parent
+    defaults = {
+        "provider": o["provider"], "model": o["model"], "seconds": o["seconds"], "fit": o["fit"],
+        "size": parse_size(o["size"]),
+    }
+    out_dir = None
+    if o["output_dir"]:
+        out_dir = Path(o["output_dir"]).expanduser()
+        if not out_dir.is_dir():
+            raise InvalidRequest(f"The output folder {o['output_dir']!r} does not exist.", field="output_dir")
+    for row in rows:
+        validate_row(row, base_dir=base_dir, defaults=defaults)
+    invalid = [row for row in rows if row.outcome == "invalid"]
+    valid = [row for row in rows if row.outcome != "invalid"]
+    for row in invalid:
+        console.warn(f"line {row.line}: invalid: {row.error}")
+    total = sum((row.cost for row in valid if row.cost is not None), start=Decimal("0"))
+    console.info(f"{len(valid)} valid row(s), {len(invalid)} invalid, estimated {money(total)} in all.")
+    if o["dry_run"]:
+        console.out(table(
+            ["LINE", "STATUS", "MODEL", "SIZE", "SEC", "COST", "ERROR"],
+            [[row.line, "valid" if not row.error else "invalid", row.request.get("model", ""),
+              row.request.get("size", ""), row.request.get("seconds", ""), money(row.cost) if row.cost else "-",
+              row.error] for row in rows],
+        ))
+        if invalid:
+            raise CommandError(f"{len(invalid)} of {len(rows)} rows are invalid (nothing was submitted).",
+                               returncode=EXIT_FAILED)
+        return
+
+    with console.bar(total=len(valid), desc="submitting", unit="row") as bar:
+        for row in valid:
+            submit_row(row, user=user)
+            if row.outcome == "refused":
+                bar.write(f"line {row.line}: refused: {row.error}", file=console._raw_stderr())
+            bar.update(1)
+    jobs = [row.job for row in valid if row.job is not None]
+    timed_out = None
+    if (o["wait"] or out_dir) and jobs:
+        try:
+            finished = {job.pk: job for job in wait_with_bar(console, jobs, timeout=o["timeout"],
+                                                              desc=f"{len(jobs)} videos")}
+        except TimeoutError as exc:
+            timed_out = exc
+            finished = VideoJob.objects.in_bulk([job.pk for job in jobs])
+        for row in valid:
+            if row.job is not None:
+                row.job = finished[row.job.pk]
+                row.outcome = row.job.status
+                if row.job.status in DONE and row.job.status != JobStatus.COMPLETED:
+                    row.error = row.job.error_message or row.job.status
+                elif out_dir is not None and row.job.status == JobStatus.COMPLETED:
+                    asset = row.job.assets.filter(variant=AssetVariant.VIDEO).first()
+                    if asset is not None:
+                        write_file(asset.file, out_dir / f"line{row.line}-{row.job.uuid}.mp4")
+    console.out(table(
+        ["LINE", "JOB", "STATUS", "COST", "ERROR"],
+        [[row.line, row.job.pk if row.job else "-", row.outcome, money(row.job.estimated_cost) if row.job else "-",
+          row.error] for row in rows],
+    ))
+    submitted = len(jobs)
+    refused = sum(1 for row in rows if row.outcome == "refused")
+    failed = sum(1 for row in rows if row.job is not None and row.outcome in (
+        JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.DELETED))
+    console.info(f"{submitted} submitted, {len(invalid)} invalid, {refused} refused, {failed} failed.")
+    if timed_out is not None:
+        raise CommandError(str(timed_out), returncode=EXIT_TIMEOUT)
+    bad = len(invalid) + refused + failed
+    if bad:
+        raise CommandError(f"{bad} of {len(rows)} rows were invalid, refused or failed (see the table above).",
+                           returncode=EXIT_FAILED)
+
+
+# --- sync ------------------------------------------------------------------------------------
+def sync(console: Console, o: dict[str, Any]) -> None:
+    provider = conf.provider(o["provider"])
+    console.info(f"Listing the videos at {provider.display_name} ({safe_url(provider.base_url)})...")
+    bars: dict[str, Any] = {}
+
+    def listed(count: int) -> None:
+        bars["bar"] = console.bar(total=count, desc="syncing", unit="video")
+
+    def step(result: Any) -> None:
+        bars["bar"].update(1)
+
+    try:
+        results = sync_library(provider.name, download=not o["no_download"], on_listed=listed, on_step=step)
+    finally:
+        if "bar" in bars:
+            bars["bar"].close()
+    counts = {name: 0 for name in ("imported", "updated", "unchanged", "skipped")}
+    lines = []
+    for result in results:
+        counts[result.outcome] += 1
+        if result.outcome == "skipped":
+            lines.append(f"skipped   {result.remote_id}: {result.note}")
+        elif result.outcome != "unchanged" or console.verbosity >= 2:
+            job = result.job
+            note = f" ({job.error_message})" if job.error_message and job.status != JobStatus.COMPLETED else ""
+            lines.append(f"{result.outcome:<9} {result.remote_id} -> job {job.pk}: {job.status}{note}")
+    summary = (f"{provider.name}: {len(results)} video(s) listed; imported {counts['imported']}, updated "
+               f"{counts['updated']}, unchanged {counts['unchanged']}, skipped {counts['skipped']}.")
+    console.out("\n".join([*lines, summary]))
+
+
+# --- sequences -------------------------------------------------------------------------------
+def sequence_list(console: Console, o: dict[str, Any]) -> None:
+    items = list(Sequence.objects.all()[: o["limit"]])
+    if not items:
+        console.out("No sequences yet. Make one with: manage.py sora generate -i 'shots/*.jpg' \"a prompt\"")
+        return
+    rows = []
+    for seq in items:
+        report = sequences.progress(seq)
+        rows.append([seq.pk, seq.status, f"{report.done}/{len(report.shots)}",
+                     f"{seq.duration:.1f} s" if seq.duration else "-", seq.size, seq.title])
+    console.out(table(["ID", "STATUS", "SHOTS", "DURATION", "SIZE", "TITLE"], rows))
+
+
+def sequence_status(console: Console, o: dict[str, Any]) -> None:
+    sequence = resolve_sequence(o["sequence"])
+    if o["json"]:
+        console.out(json.dumps(sequence_json(sequence), indent=2))
+        return
+    report = sequences.progress(sequence)
+    head = f"Sequence {sequence.pk} {sequence.title!r}: {sequence.get_status_display().lower()}"
+    if sequence.is_current:
+        head += f", stitched {sequence.duration or 0:.1f} s"
+    elif sequence.status in (SequenceStatus.RENDERING, SequenceStatus.STITCHING):
+        head += f", {report.done} of {len(report.shots)} shots done ({report.percent}%)"
+    lines = [head, f"{sequence.provider} · {sequence.model} · {sequence.size} · uuid {sequence.uuid}"]
+    rows = [[s.position, s.job.pk if s.job else "-", s.status, f"{s.progress}%", s.seconds, s.attempts,
+             (s.job.reference_image.original_name if s.job and s.job.reference_image else "-"),
+             " ".join(s.prompt.split())[:60]] for s in report.shots]
+    lines.append(table(["SHOT", "JOB", "STATUS", "PROGRESS", "SEC", "TRIES", "IMAGE", "PROMPT"], rows))
+    for s in report.failed:
+        lines.append(f"shot {s.position}: {s.error}")
+    if sequence.error_message and sequence.status != SequenceStatus.NEEDS_ATTENTION:
+        lines.append(sequence.error_message)
+    if report.failed:
+        lines.append(f"Retry a shot with: manage.py sora sequence retry {sequence.pk} --shot N  (or replace it: "
+                     f"... sequence replace {sequence.pk} --shot N --prompt \"...\")")
+    if sequence.is_current:
+        lines.append(f"Save it with: manage.py sora sequence download {sequence.pk}")
+    console.out("\n".join(lines))
+
+
+def _after_shot_change(console: Console, sequence: Sequence, shot: Any, o: dict[str, Any], target: Path | None) -> None:
+    console.info(f"Shot {shot.position} of sequence {sequence.pk} is now {_describe(shot.job)}; the other shots "
+                 "are kept.")
+    if target is not None:
+        _wait_sequence_and_save(console, sequence, target, o["timeout"])
+    else:
+        console.out(str(shot.job_id))
+        console.info(f"Follow it with: manage.py sora sequence status {sequence.pk}")
+
+
+def sequence_retry(console: Console, o: dict[str, Any]) -> None:
+    sequence = resolve_sequence(o["sequence"])
+    user = resolve_user(o["user"])
+    target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if (o["wait"] or o["output"]) else None
+    shot = sequences.retry_shot(sequence, o["shot"], user=user, force=o["force"])
+    _after_shot_change(console, sequence, shot, o, target)
+
+
+def sequence_replace(console: Console, o: dict[str, Any]) -> None:
+    sequence = resolve_sequence(o["sequence"])
+    user = resolve_user(o["user"])
+    images = expand_images(o["image"])
+    if len(images) > 1:
+        raise InvalidRequest(f"A shot has one reference image; {len(images)} were given.", field="image")
+    if images and o["no_image"]:
+        raise InvalidRequest("Give a new image or --no-image, not both.", field="image")
+    target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if (o["wait"] or o["output"]) else None
+    shot = sequences.replace_shot(
+        sequence, o["shot"], prompt=o["prompt"], image=images[0] if images else None, drop_image=o["no_image"],
+        seconds=o["seconds"], user=user,
+    )
+    _after_shot_change(console, sequence, shot, o, target)
+
+
+def sequence_stitch(console: Console, o: dict[str, Any]) -> None:
+    sequence = resolve_sequence(o["sequence"])
+    shots = sequences.shots_of(sequence)
+    pending = [s for s in shots if s.job is None or s.job.status != JobStatus.COMPLETED]
+    if pending:
+        listing = ", ".join(f"{s.position} ({s.job.status if s.job else 'no job'})" for s in pending)
+        raise CommandError(f"Sequence {sequence.pk} cannot be stitched yet: shot(s) {listing} are not completed.",
+                           returncode=EXIT_FAILED)
+    result = sequences.stitch(sequence.pk, force=o["force"])
+    if result is None or not result.is_current:
+        state = result.get_status_display().lower() if result else "gone"
+        raise CommandError(f"Sequence {sequence.pk} is {state}: {result.error_message if result else ''}",
+                           returncode=EXIT_FAILED)
+    console.out(f"Sequence {result.pk} stitched: {result.duration or 0:.1f} s, {len(shots)} shots.")
+
+
+def sequence_download(console: Console, o: dict[str, Any]) -> None:
+    sequence = resolve_sequence(o["sequence"])
+    variant = o["variant"]
+    target = _target(o["output"], f"{sequence.uuid}{SUFFIXES[variant]}")
+    if not sequence.is_current:
+        if not o["wait"]:
+            raise CommandError(
+                f"Sequence {sequence.pk} is {sequence.get_status_display().lower()}; its stitched video is not "
+                f"ready. Wait for it with: manage.py sora sequence download {sequence.pk} --wait",
+                returncode=EXIT_FAILED,
+            )
+        sequence = wait_sequence(console, sequence, timeout=o["timeout"])
+        if not sequence.is_current:
+            raise CommandError(
+                f"Sequence {sequence.pk} {sequence.get_status_display().lower()}: {sequence.error_message}",
+                returncode=EXIT_FAILED,
+            )
+    _save_sequence_asset(console, sequence, variant, target)
+
+
+HANDLERS = {
+    "generate": generate,
+    "list-models": list_models,
+    "status": status,
+    "download": download,
+    "remix": remix,
+    "edit": edit,
+    "extend": extend,
+    "delete": delete,
+    "batch": batch,
+    "sync": sync,
+    ("sequence", "list"): sequence_list,
+    ("sequence", "status"): sequence_status,
+    ("sequence", "retry"): sequence_retry,
+    ("sequence", "replace"): sequence_replace,
+    ("sequence", "stitch"): sequence_stitch,
+    ("sequence", "download"): sequence_download,
+}
+
+
+def run(console: Console, options: dict[str, Any]) -> None:
+    """Dispatch, turning the app's exceptions into CommandErrors with the right exit code."""
+    from ..exceptions import ConfigurationError, JobStateError
+
+    key: Any = options["subcommand"]
+    if key == "sequence":
+        key = ("sequence", options["sequence_command"])
+    try:
+        HANDLERS[key](console, options)
+    except (InvalidRequest, ConfigurationError, JobStateError) as exc:
+        raise CommandError(str(exc), returncode=EXIT_INVALID) from exc
+    except ProviderError as exc:
+        raise CommandError(
+            f"The provider answered with an error: {exc}. Check that it is reachable and the API key is set, then "
+            "try again.",
+            returncode=EXIT_FAILED,
+        ) from exc
+    except SoraVideosError as exc:
+        raise CommandError(str(exc), returncode=EXIT_FAILED) from exc
+    except TimeoutError as exc:
+        raise CommandError(str(exc), returncode=EXIT_TIMEOUT) from exc

@@ -1,0 +1,535 @@
+"""Multi-shot sequences: create them, follow them, stitch them, retry or replace a shot.
+
+A sequence is a list of shots (prompt, optional reference image, seconds) rendered as
+one job each through :func:`videos.services.create_video`, all at one provider, model
+and size. When the last shot's video is stored (``job_stored``), a ``stitch_sequence``
+task joins the clips in order (:func:`videos.media.stitch`) and stores the MP4 with a
+thumbnail and spritesheet under ``storage.sequence_key``.
+
+Stitching is claimed with a conditional update (one winner among workers, a stale
+claim is taken over after ``STITCH_STALE`` seconds) and tied to the sequence's
+``revision``: retrying or replacing a shot bumps it, so a stitch of the old shots can
+never be recorded as the current one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Sequence as Seq
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import conf, media, services, storage
+from .budgets import check_budget
+from .exceptions import InvalidRequest, JobStateError
+from .images import check_image
+from .models import (
+    AssetVariant,
+    JobStatus,
+    ReferenceImage,
+    Sequence,
+    SequenceAsset,
+    SequenceShot,
+    SequenceStatus,
+    VideoJob,
+)
+from .tasks import enqueue
+from .validation import check_request
+
+log = logging.getLogger(__name__)
+
+#: A stitching claim older than this (seconds) is presumed dead and may be taken over.
+STITCH_STALE = 600.0
+#: Separates per-shot prompts in one prompt string: "shot one || shot two".
+SHOT_SEPARATOR = "||"
+
+BAD = (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.DELETED)
+
+
+@dataclass
+class ShotSpec:
+    """One shot to render: ``image`` is a ReferenceImage, a path, a file or bytes."""
+
+    prompt: str
+    image: Any = None
+    seconds: int | str | None = None
+
+
+@dataclass
+class ShotState:
+    position: int
+    prompt: str
+    seconds: int
+    job: VideoJob | None
+    status: str
+    progress: int
+    error: str
+    attempts: int
+
+
+@dataclass
+class SequenceProgress:
+    sequence: Sequence
+    shots: list[ShotState] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for s in self.shots if s.status == JobStatus.COMPLETED)
+
+    @property
+    def percent(self) -> int:
+        """0-100 over the shots; stitching is the last step."""
+        if not self.shots:
+            return 0
+        shots = sum(s.progress for s in self.shots) / len(self.shots)
+        if self.sequence.is_current:
+            return 100
+        return min(99, int(shots))
+
+    @property
+    def failed(self) -> list[ShotState]:
+        return [s for s in self.shots if s.status in BAD or s.job is None]
+
+
+def split_prompts(text: str) -> list[str]:
+    """``"a || b"`` -> ``["a", "b"]``; an empty part is an error (a stray separator)."""
+    parts = [part.strip() for part in (text or "").split(SHOT_SEPARATOR)]
+    if len(parts) > 1 and not all(parts):
+        empty = [str(n) for n, part in enumerate(parts, 1) if not part]
+        raise InvalidRequest(
+            f"Shot prompt {', '.join(empty)} is empty: separate shot prompts with '{SHOT_SEPARATOR}' and write "
+            "something for each.",
+            field="prompt",
+        )
+    return parts
+
+
+def plan_shots(prompts: Seq[str], images: Seq[Any], *, seconds: int | str | None = None) -> list[ShotSpec]:
+    """Pair prompts with images, in order.
+
+    One prompt and several images: the prompt is used for every image. As many prompts as
+    images: one each. Several prompts and at most one image: one shot per prompt, the
+    image (if any) starting the first shot. Anything else is an error.
+    """
+    prompts, images = list(prompts), list(images)
+    if not prompts:
+        raise InvalidRequest("The prompt is empty: describe the video to generate.", field="prompt")
+    if len(images) > 1 and len(prompts) not in (1, len(images)):
+        raise InvalidRequest(
+            f"{len(prompts)} shot prompts for {len(images)} images: give one prompt for all of them, or one "
+            "per image in the same order.",
+            field="prompt",
+        )
+    count = max(len(prompts), len(images), 1)
+    if len(prompts) == 1:
+        prompts = prompts * count
+    return [ShotSpec(prompt=prompts[n], image=images[n] if n < len(images) else None, seconds=seconds)
+            for n in range(count)]
+
+
+def create_sequence(
+    shots: Seq[ShotSpec],
+    *,
+    title: str = "",
+    provider: str | None = None,
+    model: str | None = None,
+    size: str | None = None,
+    seconds: int | str | None = None,
+    extra_params: dict[str, Any] | None = None,
+    user: Any = None,
+    fit: str | None = None,
+) -> Sequence:
+    """Validate every shot, then queue one job per shot; all or nothing.
+
+    Every prompt, image, size, duration and the total cost are checked before anything
+    is written, so a bad shot 3 leaves no shots 1 and 2 behind.
+    """
+    if not shots:
+        raise InvalidRequest("A sequence needs at least one shot.", field="shots")
+    config = conf.provider(provider)
+    fit = fit or conf.get("REFERENCE_FIT")
+    if fit not in services.FITS:
+        raise InvalidRequest(f"Unknown fit {fit!r}: use crop or letterbox.", field="fit")
+    checked = []
+    total = Decimal("0")
+    for n, shot in enumerate(shots, 1):
+        try:
+            req = check_request(
+                config, prompt=shot.prompt, model=model, size=size,
+                seconds=shot.seconds if shot.seconds not in (None, "") else seconds, extra_params=extra_params,
+            )
+            if shot.image is not None and not isinstance(shot.image, ReferenceImage):
+                check_image(shot.image)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"Shot {n}: {exc.message}", field=exc.field) from None
+        checked.append(req)
+        total += req.model.cost(req.size, req.seconds)
+    check_budget(user, total)
+    refs = [
+        shot.image if shot.image is None or isinstance(shot.image, ReferenceImage)
+        else services.save_reference_image(shot.image, user=user)
+        for shot in shots
+    ]
+    first = checked[0]
+    with transaction.atomic():
+        sequence = Sequence.objects.create(
+            title=(title or "").strip()[:200] or first.prompt[:80],
+            owner=user if getattr(user, "pk", None) else None,
+            provider=config.name, model=first.model.name, size=first.size,
+            extra_params=first.extra_params, reference_fit=fit,
+        )
+        for n, (req, ref) in enumerate(zip(checked, refs), 1):
+            job = services.create_video(
+                req.prompt, model=req.model.name, size=req.size, seconds=req.seconds, reference_image=ref,
+                provider=config.name, user=user, extra_params=req.extra_params, fit=fit,
+            )
+            SequenceShot.objects.create(
+                sequence=sequence, position=n, prompt_text=req.prompt, reference_image=ref, seconds=req.seconds,
+                job=job,
+            )
+    return sequence
+
+
+# --- following -----------------------------------------------------------------------------
+def shots_of(sequence: Sequence) -> list[SequenceShot]:
+    return list(sequence.shots.select_related("job", "reference_image").order_by("position"))
+
+
+def progress(sequence: Sequence, shots: list[SequenceShot] | None = None) -> SequenceProgress:
+    """Per-shot state and overall progress."""
+    report = SequenceProgress(sequence)
+    for shot in shots if shots is not None else shots_of(sequence):
+        job = shot.job
+        report.shots.append(ShotState(
+            position=shot.position, prompt=shot.prompt_text, seconds=shot.seconds, job=job,
+            status=job.status if job else "missing",
+            progress=100 if job and job.status == JobStatus.COMPLETED else (min(95, job.progress) if job else 0),
+            error=(job.error_message if job else "The shot's job was removed; retry the shot."),
+            attempts=shot.attempts,
+        ))
+    return report
+
+
+def _attention_message(sequence: Sequence, bad: list[SequenceShot]) -> str:
+    parts = []
+    for shot in bad:
+        if shot.job is None:
+            parts.append(f"shot {shot.position} has no job")
+        else:
+            reason = shot.job.error_message or shot.job.get_status_display().lower()
+            parts.append(f"shot {shot.position} (job {shot.job.pk}) is {shot.job.status}: {reason}")
+    return (
+        "; ".join(parts)
+        + f". Retry it (manage.py sora sequence retry {sequence.pk} --shot N) or replace it with a new prompt or "
+        f"image (manage.py sora sequence replace {sequence.pk} --shot N --prompt ...); the other shots are kept."
+    )
+
+
+def update_status(sequence: Sequence) -> Sequence:
+    """Recompute rendering / needs-attention from the shots (stitch states are the stitcher's)."""
+    sequence.refresh_from_db()
+    if sequence.status not in (SequenceStatus.RENDERING, SequenceStatus.NEEDS_ATTENTION):
+        return sequence
+    shots = shots_of(sequence)
+    bad = [s for s in shots if s.job is None or s.job.status in BAD]
+    if bad:
+        target, message = SequenceStatus.NEEDS_ATTENTION, _attention_message(sequence, bad)
+    else:
+        target, message = SequenceStatus.RENDERING, ""
+    if (target, message) != (sequence.status, sequence.error_message):
+        Sequence.objects.filter(
+            pk=sequence.pk, revision=sequence.revision,
+            status__in=(SequenceStatus.RENDERING, SequenceStatus.NEEDS_ATTENTION),
+        ).update(status=target, error_message=message, updated_at=timezone.now())
+        sequence.refresh_from_db()
+    return sequence
+
+
+def ready_to_stitch(shots: list[SequenceShot]) -> bool:
+    return bool(shots) and all(s.job is not None and s.job.status == JobStatus.COMPLETED for s in shots)
+
+
+def on_job_stored(job: VideoJob) -> None:
+    """A job's files are stored: queue the stitch of every sequence it completes."""
+    for sequence in Sequence.objects.filter(shots__job=job).distinct():
+        if ready_to_stitch(shots_of(sequence)):
+            enqueue("videos.tasks.stitch_sequence", sequence.pk)
+        else:
+            update_status(sequence)
+
+
+def on_job_status_changed(job: VideoJob, new_status: str) -> None:
+    """A shot failed (or recovered): say so on its sequence."""
+    if new_status == JobStatus.COMPLETED:
+        return  # job_stored follows
+    for sequence in Sequence.objects.filter(shots__job=job).distinct():
+        update_status(sequence)
+
+
+# --- stitching -----------------------------------------------------------------------------
+def _frame_rate(paths: list[str]) -> int:
+    """The highest frame rate among the clips (24 when none says), so no clip loses frames."""
+    import av
+
+    rates = []
+    for path in paths:
+        try:
+            with av.open(path) as container:
+                rate = container.streams.video[0].average_rate
+                if rate:
+                    rates.append(float(rate))
+        except (av.FFmpegError, IndexError, OSError):
+            continue
+    return max(1, min(60, round(max(rates)))) if rates else 24
+
+
+def _copy_local(field_file: Any, suffix: str) -> str:
+    """A temp copy of a stored file (works for any storage backend)."""
+    tmp = storage.temp_file(suffix)
+    try:
+        with tmp, field_file.open("rb") as src:
+            shutil.copyfileobj(src, tmp, 1024 * 1024)
+    except BaseException:
+        os.unlink(tmp.name)
+        raise
+    finally:
+        field_file.close()
+    return tmp.name
+
+
+def _sha256(path: str) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def claim_stitch(sequence: Sequence, *, force: bool = False) -> str | None:
+    """Take the stitching of ``sequence`` as it is now; the claim token, or None if another has it."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=STITCH_STALE)
+    claimable = Q(status__in=(SequenceStatus.RENDERING, SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED)) | Q(
+        status=SequenceStatus.STITCHING, stitch_started_at__lt=stale
+    )
+    if force:
+        claimable |= Q(status=SequenceStatus.COMPLETED)
+    token = uuid.uuid4().hex
+    won = Sequence.objects.filter(claimable, pk=sequence.pk, revision=sequence.revision).update(
+        status=SequenceStatus.STITCHING, stitch_token=token, stitch_started_at=now, error_message="", updated_at=now
+    )
+    return token if won else None
+
+
+def stitch(sequence_id: int, *, force: bool = False) -> Sequence | None:
+    """The ``stitch_sequence`` task body: join the shots once they are all stored.
+
+    Idempotent: nothing happens unless every shot is completed and the stored video is
+    not already the stitch of these shots (``force`` stitches again anyway). Safe if two
+    workers race: only the claim's winner stitches.
+    """
+    sequence = Sequence.objects.filter(pk=sequence_id).first()
+    if sequence is None:
+        return None
+    shots = shots_of(sequence)
+    if not ready_to_stitch(shots):
+        return update_status(sequence)
+    if sequence.is_current and not force:
+        return sequence
+    token = claim_stitch(sequence, force=force)
+    if token is None:
+        sequence.refresh_from_db()
+        return sequence
+    revision = sequence.revision
+    temps: list[str] = []
+    try:
+        clips = []
+        expected = 0.0
+        for shot in shots:
+            asset = shot.job.assets.filter(variant=AssetVariant.VIDEO).first()
+            if asset is None:
+                raise media.MediaError(f"shot {shot.position} (job {shot.job.pk}) has no stored video")
+            clips.append(_copy_local(asset.file, ".mp4"))
+            temps.append(clips[-1])
+            expected += asset.duration or media.probe(clips[-1]).duration
+        out = storage.temp_file(".mp4")
+        out.close()
+        temps.append(out.name)
+        info = media.stitch(clips, out.name, fps=_frame_rate(clips))
+        if abs(info.duration - expected) > max(0.5, expected * 0.05):
+            raise media.MediaError(f"the stitched video lasts {info.duration:.2f} s instead of {expected:.2f} s")
+        files: dict[str, tuple[str, dict[str, Any]]] = {
+            "video": (out.name, {"width": info.width, "height": info.height, "duration": info.duration})
+        }
+        for variant, make, suffix in (("thumbnail", media.make_thumbnail, ".webp"),
+                                      ("spritesheet", media.make_spritesheet, ".jpg")):
+            tmp = storage.temp_file(suffix)
+            tmp.close()
+            temps.append(tmp.name)
+            make(out.name, tmp.name)
+            width, height = media.check_image_file(tmp.name, "WEBP" if variant == "thumbnail" else "JPEG")
+            files[variant] = (tmp.name, {"width": width, "height": height, "duration": None})
+        hashes = {variant: _sha256(path) for variant, (path, _) in files.items()}
+        keys = {variant: storage.store_file(storage.sequence_key(sequence.uuid, variant), path)
+                for variant, (path, _) in files.items()}
+        now = timezone.now()
+        with transaction.atomic():
+            won = Sequence.objects.filter(
+                pk=sequence.pk, status=SequenceStatus.STITCHING, stitch_token=token, revision=revision
+            ).update(status=SequenceStatus.COMPLETED, stitched_revision=revision, stitched_at=now,
+                     duration=info.duration, stitch_token="", error_message="", updated_at=now)
+            if won:
+                for variant, (_, meta) in files.items():
+                    sha, size = hashes[variant]
+                    SequenceAsset.objects.update_or_create(
+                        sequence=sequence, variant=variant,
+                        defaults={"file": keys[variant], "bytes": size, "sha256": sha,
+                                  "content_type": storage.CONTENT_TYPES[variant], **meta},
+                    )
+        if not won:
+            log.info("stitch of sequence %s (revision %s) superseded; not recorded", sequence.pk, revision)
+    except Exception as exc:
+        expected_kind = isinstance(exc, (media.MediaError, OSError))
+        if not expected_kind:
+            log.exception("stitching sequence %s failed", sequence.pk)
+        Sequence.objects.filter(pk=sequence.pk, status=SequenceStatus.STITCHING, stitch_token=token).update(
+            status=SequenceStatus.FAILED, stitch_token="", updated_at=timezone.now(),
+            error_message=f"Stitching failed ({exc}). Stitch again with: manage.py sora sequence stitch "
+            f"{sequence.pk}",
+        )
+        if not expected_kind:
+            raise
+    finally:
+        for path in temps:
+            if os.path.exists(path):
+                os.unlink(path)
+    sequence.refresh_from_db()
+    return sequence
+
+
+# --- fixing a shot -------------------------------------------------------------------------
+def get_shot(sequence: Sequence, position: int) -> SequenceShot:
+    shot = sequence.shots.select_related("job", "reference_image").filter(position=position).first()
+    if shot is None:
+        count = sequence.shots.count()
+        raise InvalidRequest(f"Sequence {sequence.pk} has no shot {position}; its shots are 1 to {count}.",
+                             field="shot")
+    return shot
+
+
+def _check_replaceable(shot: SequenceShot, *, force: bool, action: str) -> None:
+    job = shot.job
+    if job is not None and job.status in (JobStatus.DRAFT, *JobStatus.active()):
+        raise JobStateError(
+            f"Shot {shot.position} is still {job.get_status_display().lower()} (job {job.pk}); wait for it to "
+            f"finish before you {action} it."
+        )
+    if job is not None and job.status == JobStatus.COMPLETED and not force:
+        raise JobStateError(
+            f"Shot {shot.position} is already completed (job {job.pk}); {action} it anyway with --force, or "
+            "replace it with a new prompt or image."
+        )
+
+
+def _repoint(sequence: Sequence, shot: SequenceShot, job: VideoJob, **changes: Any) -> None:
+    SequenceShot.objects.filter(pk=shot.pk).update(job=job, attempts=shot.attempts + 1, updated_at=timezone.now(),
+                                                   **changes)
+    Sequence.objects.filter(pk=sequence.pk).update(
+        revision=F("revision") + 1, status=SequenceStatus.RENDERING, stitch_token="", error_message="",
+        updated_at=timezone.now(),
+    )
+
+
+def retry_shot(sequence: Sequence, position: int, *, user: Any = None, force: bool = False) -> SequenceShot:
+    """Render one shot again as a new job (same prompt, image and length); the others stay."""
+    shot = get_shot(sequence, position)
+    _check_replaceable(shot, force=force, action="retry")
+    with transaction.atomic():
+        job = services.create_video(
+            shot.prompt_text, model=sequence.model, size=sequence.size, seconds=shot.seconds,
+            reference_image=shot.reference_image, provider=sequence.provider, user=user,
+            extra_params=sequence.extra_params, fit=sequence.reference_fit,
+        )
+        _repoint(sequence, shot, job)
+    sequence.refresh_from_db()
+    return get_shot(sequence, position)
+
+
+def replace_shot(
+    sequence: Sequence,
+    position: int,
+    *,
+    prompt: str | None = None,
+    image: Any = None,
+    drop_image: bool = False,
+    seconds: int | str | None = None,
+    user: Any = None,
+) -> SequenceShot:
+    """Render one shot from a new prompt, image or length as a new job; the others stay."""
+    shot = get_shot(sequence, position)
+    _check_replaceable(shot, force=True, action="replace")
+    if prompt is None and image is None and not drop_image and seconds in (None, ""):
+        raise InvalidRequest("Say what to replace: a new prompt, image or length (or use retry).", field="prompt")
+    new_image = None if drop_image else (image if image is not None else shot.reference_image)
+    with transaction.atomic():
+        job = services.create_video(
+            prompt if prompt is not None else shot.prompt_text, model=sequence.model, size=sequence.size,
+            seconds=seconds if seconds not in (None, "") else shot.seconds, reference_image=new_image,
+            provider=sequence.provider, user=user, extra_params=sequence.extra_params, fit=sequence.reference_fit,
+        )
+        _repoint(sequence, shot, job, prompt_text=job.prompt_text, reference_image=job.reference_image,
+                 seconds=job.seconds)
+    sequence.refresh_from_db()
+    return get_shot(sequence, position)
+
+
+# --- waiting -------------------------------------------------------------------------------
+def wait(
+    sequence: Sequence,
+    timeout: float = 1800.0,
+    *,
+    poll: float = 0.5,
+    drive: bool = False,
+    on_progress: Callable[[SequenceProgress], None] | None = None,
+) -> Sequence:
+    """Block until the sequence is stitched, a shot needs attention, or stitching failed.
+
+    With ``drive`` this process does the work that is due itself (every shot's next step,
+    then the stitch), so it works with or without a running qcluster. Raises
+    TimeoutError after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        sequence.refresh_from_db()
+        shots = shots_of(sequence)
+        if on_progress is not None:
+            on_progress(progress(sequence, shots))
+        if any(s.job is None or s.job.status in BAD for s in shots):
+            sequence = update_status(sequence)
+        if sequence.is_current or sequence.status in (SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED):
+            return sequence
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"Sequence {sequence.pk} is still {sequence.get_status_display().lower()} after {timeout:.0f} s "
+                f"({sum(1 for s in shots if s.job and s.job.status == JobStatus.COMPLETED)} of {len(shots)} "
+                "shots done)."
+            )
+        if drive:
+            if ready_to_stitch(shots):
+                stitched = stitch(sequence.pk)
+                if stitched is not None and (stitched.is_current or stitched.status == SequenceStatus.FAILED):
+                    continue  # report it without waiting
+            for shot in shots:
+                if shot.job is not None and shot.job.status in JobStatus.active():
+                    services.drive_once(shot.job)
+        time.sleep(poll)

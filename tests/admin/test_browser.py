@@ -60,7 +60,9 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     assert page.evaluate("document.querySelector('[data-sora-fitted]').naturalWidth") == 1280
     assert "640×480" in page.text_content("[data-sora-reference-note]")
     page.check("input[name=fit][value=letterbox]")
-    page.wait_for_function("() => document.querySelector('[data-sora-fitted]').src.includes('letterbox')")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-sora-fitted]');"
+        " return i.src.includes('letterbox') && i.complete && i.naturalWidth > 0 }")
     page.screenshot(path=str(artifacts_dir / "admin-generate.png"), full_page=True)
 
     page.click("input[name=_generate]")

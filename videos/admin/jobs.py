@@ -90,8 +90,8 @@ class ProviderFilter(admin.SimpleListFilter):
 
 
 class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
-    list_display = ("thumb", "title", "status_column", "kind_column", "provider_column", "model", "size",
-                    "seconds_column", "cost_column", "requested_by", "created_at")
+    list_display = ("thumb", "title", "status_column", "kind_column", "spec", "cost_column", "requested_by",
+                    "created_at")
     list_display_links = ("thumb", "title")
     list_filter = ("status", "kind", ProviderFilter, "model", "size", "requested_by", "created_at")
     search_fields = ("prompt_text", "remote_id")
@@ -107,15 +107,18 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
     change_form_template = "admin/videos/videojob/change_form.html"
     change_list_template = "admin/videos/videojob/change_list.html"
     fieldsets = (
-        ("Request", {"fields": ("prompt_text", ("kind", "parent_link"), ("provider_column", "model", "size", "seconds"),
-                                ("prompt_link", "reference_link", "reference_fit"), "extra_params")}),
-        ("Status", {"fields": (("status", "remote_status", "progress"), "remote_id", "error_code", "error_message")}),
+        ("Request", {"fields": ("prompt_text", ("kind", "parent_link"), ("provider_column", "model"),
+                                ("size", "seconds"), ("prompt_link", "reference_link"), "reference_fit",
+                                "extra_params")}),
         ("Cost and owner", {"fields": (("cost_column", "requested_by"), "uuid")}),
-        ("Times", {"fields": (("created_at", "submitted_at"), ("completed_at", "stored_at"),
-                              ("expires_at", "updated_at"))}),
-        ("Worker bookkeeping", {"classes": ("collapse",), "fields": (
-            ("submit_attempts", "submit_started_at"), ("download_attempts", "download_heartbeat_at"),
-            ("not_before", "next_check_at"), ("last_checked_at", "last_news_at"))}),
+        ("Record as loaded", {
+            "classes": ("collapse",),
+            "description": "The row as it was when this page was loaded; the panel above updates live.",
+            "fields": (("status", "remote_status", "progress"), "remote_id", "error_code", "error_message",
+                       ("created_at", "submitted_at"), ("completed_at", "stored_at"), ("expires_at", "updated_at"),
+                       ("submit_attempts", "submit_started_at"), ("download_attempts", "download_heartbeat_at"),
+                       ("not_before", "next_check_at"), ("last_checked_at", "last_news_at")),
+        }),
         ("Provider payload", {"fields": ("payload",)}),
     )
     readonly_fields = ("parent_link", "provider_column", "prompt_link", "reference_link", "cost_column", "uuid",
@@ -143,6 +146,9 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         return found
 
     # --- changelist ---------------------------------------------------------------------
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Video jobs", **(extra_context or {})})
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         thumbs = VideoAsset.objects.filter(variant=AssetVariant.THUMBNAIL).only("id", "job_id", "variant")
         return super().get_queryset(request).prefetch_related(Prefetch("assets", thumbs, to_attr="thumbnails"))
@@ -174,9 +180,10 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         config = safe_provider(job.provider)
         return config.display_name if config else job.provider
 
-    @admin.display(description="Seconds", ordering="seconds")
-    def seconds_column(self, job: VideoJob) -> str:
-        return f"{job.seconds} s"
+    @admin.display(description="Provider · model · size · length", ordering="model")
+    def spec(self, job: VideoJob) -> str:
+        provider = f"{self.provider_column(job)} · " if len(conf.providers()) > 1 else ""
+        return f"{provider}{job.model} · {job.size} · {job.seconds} s"
 
     @admin.display(description="Est. cost", ordering="estimated_cost")
     def cost_column(self, job: VideoJob) -> str:

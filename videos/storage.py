@@ -72,6 +72,8 @@ def reference_upload_to(instance: Any, filename: str) -> str:
 
 
 def _local_root(storage: Storage) -> Path | None:
+    if isinstance(storage, LazyObject) and storage._wrapped is empty:
+        storage._setup()  # reset by a settings change: resolve it, or a local disk looks remote
     target = getattr(storage, "_wrapped", storage)
     if isinstance(target, FileSystemStorage):
         return Path(target.location)

@@ -87,7 +87,13 @@ def check_image(source: Any) -> CheckedImage:
                 upright = ImageOps.exif_transpose(img)
     except InvalidRequest:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidRequest(
+            f"{name!r} declares more pixels than the limit of {max_pixels:,} (it could exhaust memory). "
+            "Use a smaller image.",
+            field="reference_image",
+        ) from None
+    except UnidentifiedImageError as exc:
         raise InvalidRequest(
             f"{name!r} is not an image we can read ({exc.__class__.__name__}). Upload a JPEG, PNG or WebP file.",
             field="reference_image",

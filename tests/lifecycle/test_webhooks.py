@@ -1,0 +1,141 @@
+"""Webhooks: verified with the SDK, stored once per event id, and they trigger a refresh."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+import pytest
+
+from videos import services
+from videos.models import JobStatus, WebhookEvent
+
+from ..support import drain, settle, sora_settings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def signed(body: dict, *, secret: str = SECRET, timestamp: int | None = None, msg_id: str | None = None) -> tuple:
+    raw = json.dumps(body).encode()
+    msg_id = msg_id or f"msg_{secrets.token_hex(8)}"
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    sig = base64.b64encode(hmac.new(key, f"{msg_id}.{timestamp}.".encode() + raw, hashlib.sha256).digest()).decode()
+    headers = {"HTTP_WEBHOOK_ID": msg_id, "HTTP_WEBHOOK_TIMESTAMP": str(timestamp), "HTTP_WEBHOOK_SIGNATURE": f"v1,{sig}"}
+    return raw, headers
+
+
+def event(video_id: str, kind: str = "video.completed") -> dict:
+    return {"id": f"evt_{secrets.token_hex(6)}", "object": "event", "created_at": int(time.time()), "type": kind,
+            "data": {"id": video_id}}
+
+
+@pytest.fixture
+def hooked(settings, emu, tmp_path, monkeypatch):
+    monkeypatch.setenv("SORA_TEST_WEBHOOK_SECRET", SECRET)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(emu, provider={"WEBHOOK_SECRET_ENV": "SORA_TEST_WEBHOOK_SECRET"})
+    return emu
+
+
+def post(client, body: bytes, headers: dict, provider: str = "emu"):
+    return client.post(f"/webhooks/{provider}/", data=body, content_type="application/json", **headers)
+
+
+def test_emulator_webhooks_complete_jobs_with_one_status_call_each(emulators, settings, tmp_path, monkeypatch,
+                                                                   live_server):
+    emu = emulators.get(webhook_url=f"{live_server.url}/webhooks/emu/", webhook_secret=SECRET, generation_time=0.5)
+    monkeypatch.setenv("SORA_TEST_WEBHOOK_SECRET", SECRET)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(emu, provider={"WEBHOOK_SECRET_ENV": "SORA_TEST_WEBHOOK_SECRET"})
+    jobs = [services.create_video(f"Fireflies over a pond #{i}") for i in range(3)]
+    jobs = settle(jobs, timeout=30)
+    assert all(j.status == JobStatus.COMPLETED for j in jobs), [j.error_message for j in jobs]
+    stats = emu.stats()["requests"]
+    assert stats["retrieve"] + stats["list"] <= 3  # one refresh per job, triggered by its event
+    assert WebhookEvent.objects.filter(outcome="processed").count() == 3
+    assert {e.video_id for e in WebhookEvent.objects.all()} == {j.remote_id for j in jobs}
+
+
+def test_event_for_a_job_triggers_refresh_and_download(hooked, client):
+    job = services.create_video("Fireflies over a pond")
+    drain()
+    job.refresh_from_db()
+    assert job.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+    hooked.complete(job.remote_id)
+    body, headers = signed(event(job.remote_id))
+    response = post(client, body, headers)
+    assert response.status_code == 200 and response.json()["duplicate"] is False
+    drain()
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED and job.assets.count() == 3
+
+
+def test_replayed_delivery_is_counted_not_reprocessed(hooked, client):
+    job = services.create_video("Fireflies over a pond")
+    drain()
+    job.refresh_from_db()
+    hooked.complete(job.remote_id)
+    body, headers = signed(event(job.remote_id), msg_id="msg_same")
+    assert post(client, body, headers).json()["duplicate"] is False
+    assert post(client, body, headers).json()["duplicate"] is True
+    drain()
+    stored = WebhookEvent.objects.get()
+    assert stored.deliveries == 2 and stored.outcome == "processed"
+    assert hooked.stats()["requests"]["retrieve"] == 1
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (lambda b, h: (b, {**h, "HTTP_WEBHOOK_SIGNATURE": "v1,AAAA"}), "signature"),
+        (lambda b, h: (b + b" ", h), "body changed"),
+        (lambda b, h: signed(json.loads(b), secret="whsec_" + base64.b64encode(b"x" * 32).decode()), "wrong secret"),
+        (lambda b, h: signed(json.loads(b), timestamp=int(time.time()) - 3600), "stale"),
+        (lambda b, h: signed(json.loads(b), timestamp=int(time.time()) + 3600), "from the future"),
+        (lambda b, h: (b, {k: v for k, v in h.items() if k != "HTTP_WEBHOOK_SIGNATURE"}), "unsigned"),
+    ],
+)
+def test_bad_deliveries_get_400_and_change_nothing(hooked, client, tamper, reason):
+    job = services.create_video("Fireflies over a pond")
+    drain()
+    job.refresh_from_db()
+    body, headers = tamper(*signed(event(job.remote_id)))
+    response = post(client, body, headers)
+    assert response.status_code == 400, reason
+    assert "error" in response.json()
+    assert WebhookEvent.objects.count() == 0
+    drain()
+    job.refresh_from_db()
+    assert job.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+
+
+def test_unknown_provider_gets_400(hooked, client):
+    body, headers = signed(event("video_x"))
+    assert post(client, body, headers, provider="nobody").status_code == 400
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_provider_without_secret_gets_400(emu, settings, client, monkeypatch):
+    monkeypatch.delenv("SORA_TEST_WEBHOOK_SECRET", raising=False)
+    settings.SORA_VIDEOS = sora_settings(emu, provider={"WEBHOOK_SECRET_ENV": "SORA_TEST_WEBHOOK_SECRET"})
+    body, headers = signed(event("video_x"))
+    response = post(client, body, headers)
+    assert response.status_code == 400 and "SORA_TEST_WEBHOOK_SECRET" in response.json()["error"]
+    assert SECRET not in response.content.decode()
+
+
+def test_event_for_an_unknown_video_is_ignored(hooked, client):
+    body, headers = signed(event("video_not_ours"))
+    assert post(client, body, headers).status_code == 200
+    drain()
+    assert WebhookEvent.objects.get().outcome == "ignored"
+
+
+def test_get_is_not_allowed(hooked, client):
+    assert client.get("/webhooks/emu/").status_code == 405

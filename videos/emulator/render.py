@@ -121,7 +121,7 @@ def render(
     assets = {"video": _describe(mp4_path, "video", padding)}
     if "thumbnail" in variants:
         path = directory / f"{stem}.webp"
-        kept[thumbnail_index].save(path, format="WEBP", quality=80, method=4)
+        kept[thumbnail_index].save(path, format="WEBP", quality=80, method=0)
         assets["thumbnail"] = _describe(path, "thumbnail")
     if "spritesheet" in variants:
         path = directory / f"{stem}.jpg"
@@ -231,7 +231,7 @@ def _spritesheet(frames: list[Image.Image], spec: RenderSpec) -> Image.Image:
     rows = math.ceil(len(frames) / columns)
     sheet = Image.new("RGB", (columns * tile_w, rows * tile_h))
     for n, frame in enumerate(frames):
-        tile = frame.resize((tile_w, tile_h), Image.Resampling.BILINEAR)
+        tile = frame.resize((tile_w, tile_h), Image.Resampling.BILINEAR, reducing_gap=2.0)
         sheet.paste(tile, ((n % columns) * tile_w, (n // columns) * tile_h))
     return sheet
 

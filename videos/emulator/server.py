@@ -302,10 +302,10 @@ class Handler(BaseHTTPRequestHandler):
             limit = length if not truncate else (length // 2 if after_bytes is None else min(after_bytes, length))
             sent = 0
             for chunk in chunks:
-                chunk = chunk[: limit - sent]
-                if chunk:
-                    self.wfile.write(chunk)
-                    sent += len(chunk)
+                if sent + len(chunk) > limit:
+                    chunk = chunk[: limit - sent]
+                self.wfile.write(chunk)
+                sent += len(chunk)
                 if sent >= limit:
                     break
             if truncate:

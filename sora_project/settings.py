@@ -7,6 +7,7 @@ reference for every variable.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -208,6 +209,10 @@ SORA_VIDEOS = {
         }
     },
 }
+
+# Extra SORA_VIDEOS options as JSON (e.g. '{"POLL_INTERVAL": 2}'), for deployments and the
+# worker processes tests start; see docs/settings.md.
+SORA_VIDEOS.update(json.loads(os.environ.get("SORA_VIDEOS_JSON") or "{}"))
 
 LOGGING = {
     "version": 1,

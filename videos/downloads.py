@@ -63,7 +63,7 @@ def _hash_file(path: str) -> tuple[str, int]:
 def fetch(provider: Provider, job: VideoJob, variant: str) -> Fetched:
     """Stream one variant to a temp file, hashing as it goes; raise if it arrives short."""
     chunk_size = int(conf.get("DOWNLOAD_CHUNK_SIZE"))
-    tmp = storage.temp_file(SUFFIX[variant])
+    tmp = storage.temp_file(SUFFIX[variant], owner=job.uuid)
     digest, received = hashlib.sha256(), 0
     last_beat = time.monotonic()
     try:
@@ -117,8 +117,8 @@ def check_video(job: VideoJob, fetched: Fetched) -> None:
     fetched.width, fetched.height, fetched.duration = info.width, info.height, info.duration
 
 
-def _derive(video: Fetched, variant: str) -> Fetched:
-    tmp = storage.temp_file(SUFFIX[variant])
+def _derive(job: VideoJob, video: Fetched, variant: str) -> Fetched:
+    tmp = storage.temp_file(SUFFIX[variant], owner=job.uuid)
     tmp.close()
     try:
         if variant == "thumbnail":
@@ -148,7 +148,7 @@ def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str) ->
             except media.MediaError as exc:  # e.g. a server that ignores ?variant= and sends the MP4
                 log.info("%s of job %s unusable (%s); deriving it", variant, job.pk, exc)
                 os.unlink(fetched.path)
-    return _derive(video, variant)
+    return _derive(job, video, variant)
 
 
 def claim(job_id: int) -> VideoJob | None:
@@ -169,6 +169,8 @@ def download(job_id: int) -> None:
     if job is None:
         return
     provider = get_provider(job.provider)
+    if job.download_attempts > 1:
+        storage.discard_leftovers(job.uuid)  # an earlier attempt's worker may have died mid-write
     files: list[Fetched] = []
     try:
         video = fetch(provider, job, "video")

@@ -80,21 +80,42 @@ def _local_root(storage: Storage) -> Path | None:
     return None
 
 
-def temp_file(suffix: str = "") -> tempfile._TemporaryFileWrapper:  # type: ignore[name-defined]
+def _incoming_dir() -> Path:
+    from . import conf
+
+    directory = conf.get("TEMP_DIR")
+    if directory is None:
+        root = _local_root(get_storage())
+        directory = root / INCOMING_DIR if root is not None else Path(tempfile.gettempdir())
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def temp_file(suffix: str = "", *, owner: uuid.UUID | str | None = None) -> tempfile._TemporaryFileWrapper:  # type: ignore[name-defined]
     """A named temp file for a download, on the same filesystem as the destination when local.
 
     Same filesystem means the final move is a rename; the ``.incoming`` folder is never a
-    key any asset points to, so nothing in it is ever served.
+    key any asset points to, so nothing in it is ever served. ``owner`` (a job uuid) goes
+    into the name so a worker that takes over a dead one's download can clear its leftovers.
     """
-    from . import conf
+    prefix = f"sora-{owner}-" if owner else "sora-"
+    return tempfile.NamedTemporaryFile(prefix=prefix, suffix=suffix, dir=_incoming_dir(), delete=False)
 
+
+def discard_leftovers(owner: uuid.UUID | str) -> int:
+    """Remove temp and staging files a killed worker left for ``owner``; call while holding its claim."""
+    removed = 0
+    for leftover in _incoming_dir().glob(f"sora-{owner}-*"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
     root = _local_root(get_storage())
-    directory = conf.get("TEMP_DIR")
-    if directory is None and root is not None:
-        directory = root / INCOMING_DIR
-    if directory is not None:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-    return tempfile.NamedTemporaryFile(prefix="sora-", suffix=suffix, dir=directory, delete=False)
+    if root is not None:
+        job_dir = root / _prefix() / "jobs" / str(owner)
+        for leftover in job_dir.glob(".*.partial") if job_dir.is_dir() else ():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def store_file(key: str, path: str | os.PathLike[str]) -> str:
@@ -136,18 +157,13 @@ def delete_key(key: str) -> None:
 
 
 def cleanup_incoming(older_than_seconds: float = 6 * 3600) -> int:
-    """Remove temp files that a killed worker left in ``.incoming``; returns how many."""
+    """Remove download temp files older than this (left by killed workers); returns how many."""
     import time
 
-    root = _local_root(get_storage())
-    if root is None:
-        return 0
+    cutoff = time.time() - older_than_seconds
     removed = 0
-    folder = root / INCOMING_DIR
-    if folder.is_dir():
-        cutoff = time.time() - older_than_seconds
-        for entry in folder.iterdir():
-            if entry.is_file() and entry.stat().st_mtime < cutoff:
-                entry.unlink(missing_ok=True)
-                removed += 1
+    for entry in _incoming_dir().glob("sora-*"):
+        if entry.is_file() and entry.stat().st_mtime < cutoff:
+            entry.unlink(missing_ok=True)
+            removed += 1
     return removed

@@ -1,4 +1,5 @@
 """Fixtures for the emulator's own tests: one emulator process per configuration, reset per test."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

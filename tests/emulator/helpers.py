@@ -1,4 +1,5 @@
 """Small helpers shared by the emulator tests."""
+
 from __future__ import annotations
 
 import hashlib
@@ -90,7 +91,7 @@ def image_bytes(width: int, height: int, color: tuple[int, int, int] = (200, 40,
 def mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
     """Average per-channel difference of two same-size RGB images (0..255)."""
     a, b = a.convert("RGB").resize((64, 64)), b.convert("RGB").resize((64, 64))
-    pairs = zip(a.tobytes(), b.tobytes())
+    pairs = zip(a.tobytes(), b.tobytes(), strict=True)
     return sum(abs(x - y) for x, y in pairs) / (64 * 64 * 3)
 
 

@@ -1,4 +1,5 @@
 """The command line: flags, the management command, startup line, clean shutdown, no Django."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,9 @@ from .helpers import raw_request
 
 def run_python(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_the_emulator_never_imports_django():
@@ -35,16 +38,45 @@ def test_defaults_match_the_documented_ones():
     options = vars(cli.build_parser().parse_args([]))
     assert cli.config_from_options(options) == EmulatorConfig()
     assert EmulatorConfig() == EmulatorConfig(
-        host="127.0.0.1", port=8765, api_keys=("sk-emulator",), dialect="openai", generation_time=15,
-        asset_ttl=3600, fps=8, content_padding=0, fault_seed=0,
+        host="127.0.0.1",
+        port=8765,
+        api_keys=("sk-emulator",),
+        dialect="openai",
+        generation_time=15,
+        asset_ttl=3600,
+        fps=8,
+        content_padding=0,
+        fault_seed=0,
     )
 
 
 def test_flags_build_the_config():
     args = [
-        "--port", "0", "--api-key", "sk-a", "--api-key", "sk-b", "--dialect", "gateway", "--generation-time", "2.5",
-        "--asset-ttl", "60", "--fps", "12", "--content-padding", "1048576", "--render-workers", "3",
-        "--fault-seed", "9", "--quiet", "--webhook-url", "http://127.0.0.1:1/h", "--webhook-secret", "whsec_AAAA",
+        "--port",
+        "0",
+        "--api-key",
+        "sk-a",
+        "--api-key",
+        "sk-b",
+        "--dialect",
+        "gateway",
+        "--generation-time",
+        "2.5",
+        "--asset-ttl",
+        "60",
+        "--fps",
+        "12",
+        "--content-padding",
+        "1048576",
+        "--render-workers",
+        "3",
+        "--fault-seed",
+        "9",
+        "--quiet",
+        "--webhook-url",
+        "http://127.0.0.1:1/h",
+        "--webhook-secret",
+        "whsec_AAAA",
     ]
     config = cli.config_from_options(vars(cli.build_parser().parse_args(args)))
     assert config.api_keys == ("sk-a", "sk-b") and config.dialect == "gateway" and config.quiet
@@ -54,7 +86,13 @@ def test_flags_build_the_config():
 
 @pytest.mark.parametrize(
     "args",
-    [["--dialect", "bedrock"], ["--fps", "0"], ["--content-padding", "5"], ["--webhook-url", "http://x"], ["--webhook-url", "http://x", "--webhook-secret", "nope"]],
+    [
+        ["--dialect", "bedrock"],
+        ["--fps", "0"],
+        ["--content-padding", "5"],
+        ["--webhook-url", "http://x"],
+        ["--webhook-url", "http://x", "--webhook-secret", "nope"],
+    ],
 )
 def test_bad_flags_exit_with_usage(args, capsys):
     with pytest.raises(SystemExit) as caught:
@@ -103,7 +141,9 @@ def test_manage_py_runs_the_same_emulator():
     )
     try:
         line = process.stdout.readline()
-        assert line.startswith("Sora emulator (dialect vllm-omni) listening on http://127.0.0.1:"), process.stderr.read()
+        assert line.startswith("Sora emulator (dialect vllm-omni) listening on http://127.0.0.1:"), (
+            process.stderr.read()
+        )
         url = line.split(" on ")[1].strip().removesuffix("/v1")
         assert raw_request("GET", f"{url}/health", api_key=None).status == 200
     finally:

@@ -1,4 +1,5 @@
 """Each compatible server's deviations from the spec, as the emulator imitates them."""
+
 from __future__ import annotations
 
 import base64
@@ -13,7 +14,17 @@ from PIL import Image
 from videos.emulator.dialects import dialect_names, get_dialect
 from videos.presets import DIALECTS, MODEL_PRESETS
 
-from .helpers import first_frame, image_bytes, mean_abs_diff, multipart, probe, raw_request, sha256, wait_for, wait_for_status
+from .helpers import (
+    first_frame,
+    image_bytes,
+    mean_abs_diff,
+    multipart,
+    probe,
+    raw_request,
+    sha256,
+    wait_for,
+    wait_for_status,
+)
 
 WAN = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
 
@@ -49,7 +60,12 @@ def test_vllm_serves_its_one_model_with_diffusion_fields(vllm):
 
 @pytest.mark.parametrize(
     ("extra", "param"),
-    [({"seed": "abc"}, "seed"), ({"fps": 0}, "fps"), ({"motion_bucket": 3}, "motion_bucket"), ({"model": "sora-2"}, "model")],
+    [
+        ({"seed": "abc"}, "seed"),
+        ({"fps": 0}, "fps"),
+        ({"motion_bucket": 3}, "motion_bucket"),
+        ({"model": "sora-2"}, "model"),
+    ],
 )
 def test_vllm_validates_extra_fields(vllm, extra, param):
     with pytest.raises(openai.BadRequestError) as caught:
@@ -61,7 +77,9 @@ def test_vllm_seed_makes_output_byte_for_byte_reproducible(vllm):
     sdk = vllm.client()
 
     def render(seed: int, prompt: str = "A lantern floating up at night") -> bytes:
-        video = sdk.videos.create(prompt=prompt, seconds="2", size="480x832", extra_body={"seed": seed, "negative_prompt": "text"})
+        video = sdk.videos.create(
+            prompt=prompt, seconds="2", size="480x832", extra_body={"seed": seed, "negative_prompt": "text"}
+        )
         assert vllm.complete(video.id)["emulator"]["seed"] == seed
         return sdk.videos.download_content(video.id).read()
 
@@ -78,7 +96,9 @@ def test_vllm_has_no_remix_edit_extension_or_preview_variants(vllm):
     for call in (
         lambda: sdk.videos.remix(video.id, prompt="again"),
         lambda: sdk.post("/videos/edits", body={"video": {"id": video.id}, "prompt": "x"}, cast_to=Video),
-        lambda: sdk.post("/videos/extensions", body={"video": {"id": video.id}, "prompt": "x", "seconds": "4"}, cast_to=Video),
+        lambda: sdk.post(
+            "/videos/extensions", body={"video": {"id": video.id}, "prompt": "x", "seconds": "4"}, cast_to=Video
+        ),
         lambda: sdk.videos.download_content(video.id, variant="thumbnail"),
     ):
         with pytest.raises(openai.NotFoundError) as caught:
@@ -99,7 +119,9 @@ def test_vllm_sync_endpoint_answers_with_the_mp4(vllm):
 
 def test_sync_endpoint_is_vllm_only(emulator):
     body, content_type = multipart({"prompt": "x"})
-    response = raw_request("POST", f"{emulator.base_url}/videos/sync", body=body, headers={"Content-Type": content_type})
+    response = raw_request(
+        "POST", f"{emulator.base_url}/videos/sync", body=body, headers={"Content-Type": content_type}
+    )
     assert response.status == 404 and response.json()["error"]["code"] == "unsupported_endpoint"
 
 
@@ -125,7 +147,11 @@ def test_sglang_multipart_needs_an_input_reference(sglang):
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.videos.create(prompt="Text only over multipart")
     assert caught.value.body["param"] == "input_reference"
-    with_image = sdk.videos.create(prompt="Animate this", size="1280x720", input_reference=("a.webp", image_bytes(1280, 720, fmt="WEBP"), "image/webp"))
+    with_image = sdk.videos.create(
+        prompt="Animate this",
+        size="1280x720",
+        input_reference=("a.webp", image_bytes(1280, 720, fmt="WEBP"), "image/webp"),
+    )
     assert with_image.status == "queued"
 
 
@@ -212,7 +238,9 @@ def test_gateway_statuses_null_seconds_and_expiry(emulator_pool):
 
 def test_vllm_takes_a_webp_reference(vllm):
     reference = image_bytes(832, 480, (10, 120, 200), fmt="WEBP")
-    video = vllm.client().videos.create(prompt="x", size="832x480", seconds="2", input_reference=("r.webp", reference, "image/webp"))
+    video = vllm.client().videos.create(
+        prompt="x", size="832x480", seconds="2", input_reference=("r.webp", reference, "image/webp")
+    )
     vllm.complete(video.id)
     mp4 = vllm.client().videos.download_content(video.id).read()
     assert mean_abs_diff(first_frame(mp4), Image.open(io.BytesIO(reference))) < 8

@@ -1,4 +1,5 @@
 """Scripted faults, each seen from the real SDK (and a raw socket where the SDK hides it)."""
+
 from __future__ import annotations
 
 import http.client
@@ -28,7 +29,17 @@ def test_http_429_sends_retry_after_and_does_nothing(emulator, sdk):
     assert jobs_created(emulator) == 0
     sdk.videos.create(prompt="A busy crossing")  # the rule is used up
     assert emulator.stats() == {
-        "requests": {"create": 3, "retrieve": 0, "list": 0, "content": 0, "delete": 0, "remix": 0, "edit": 0, "extend": 0, "sync": 0},
+        "requests": {
+            "create": 3,
+            "retrieve": 0,
+            "list": 0,
+            "content": 0,
+            "delete": 0,
+            "remix": 0,
+            "edit": 0,
+            "extend": 0,
+            "sync": 0,
+        },
         "jobs_created": 1,
     }
 
@@ -44,7 +55,11 @@ def test_sdk_retries_honour_retry_after(emulator):
 def test_server_errors_do_not_perform_the_action(emulator, sdk, fault, status):
     video = sdk.videos.create(prompt="Before the outage")
     emulator.set_faults([{"endpoint": "*", "fault": fault, "times": None}])
-    for call in (lambda: sdk.videos.create(prompt="x"), lambda: sdk.videos.delete(video.id), lambda: sdk.videos.retrieve(video.id)):
+    for call in (
+        lambda: sdk.videos.create(prompt="x"),
+        lambda: sdk.videos.delete(video.id),
+        lambda: sdk.videos.retrieve(video.id),
+    ):
         with pytest.raises(openai.APIStatusError) as caught:
             call()
         assert caught.value.status_code == status and caught.value.body["type"] == "server_error"
@@ -114,7 +129,9 @@ def test_truncate_cuts_the_download_short(emulator, sdk):
 
 
 def test_fail_job_fails_part_way_with_the_code(emulator, sdk):
-    emulator.set_faults([{"endpoint": "create", "fault": "fail_job", "error_code": "moderation_blocked", "at_progress": 40}])
+    emulator.set_faults(
+        [{"endpoint": "create", "fault": "fail_job", "error_code": "moderation_blocked", "at_progress": 40}]
+    )
     doomed = sdk.videos.create(prompt="A harmless meadow")
     healthy = sdk.videos.create(prompt="Another harmless meadow")
     done, seen = wait_for(sdk, doomed.id)
@@ -126,7 +143,9 @@ def test_fail_job_fails_part_way_with_the_code(emulator, sdk):
 def test_fail_job_on_a_wildcard_waits_for_a_job_creating_call(emulator, sdk):
     source = sdk.videos.create(prompt="Source")
     emulator.complete(source.id)
-    emulator.set_faults([{"endpoint": "*", "fault": "fail_job", "error_code": "internal_error", "message": "GPU fell over"}])
+    emulator.set_faults(
+        [{"endpoint": "*", "fault": "fail_job", "error_code": "internal_error", "message": "GPU fell over"}]
+    )
     sdk.videos.retrieve(source.id)
     sdk.videos.list()
     remix = sdk.videos.remix(source.id, prompt="Remix")
@@ -137,7 +156,9 @@ def test_fail_job_on_a_wildcard_waits_for_a_job_creating_call(emulator, sdk):
 def test_match_limits_a_rule_to_one_variant(emulator, sdk):
     video = sdk.videos.create(prompt="Previews")
     emulator.complete(video.id)
-    emulator.set_faults([{"endpoint": "content", "fault": "http_500", "times": None, "match": {"variant": "thumbnail"}}])
+    emulator.set_faults(
+        [{"endpoint": "content", "fault": "http_500", "times": None, "match": {"variant": "thumbnail"}}]
+    )
     with pytest.raises(openai.InternalServerError):
         sdk.videos.download_content(video.id, variant="thumbnail")
     assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
@@ -146,7 +167,9 @@ def test_match_limits_a_rule_to_one_variant(emulator, sdk):
 
 def test_match_on_the_video_id(emulator, sdk):
     first, second = sdk.videos.create(prompt="one"), sdk.videos.create(prompt="two")
-    emulator.set_faults([{"endpoint": "retrieve", "fault": "http_503", "times": None, "match": {"video_id": second.id}}])
+    emulator.set_faults(
+        [{"endpoint": "retrieve", "fault": "http_503", "times": None, "match": {"video_id": second.id}}]
+    )
     assert sdk.videos.retrieve(first.id).id == first.id
     with pytest.raises(openai.InternalServerError):
         sdk.videos.retrieve(second.id)
@@ -181,7 +204,9 @@ def test_rules_are_validated_listed_and_cleared(emulator):
     with pytest.raises(EmulatorError, match="probability"):
         emulator.set_faults([{"endpoint": "retrieve", "fault": "http_500", "probability": 2}])
     emulator.set_faults([{"endpoint": "list", "fault": "http_500", "times": 3}])
-    assert [(r["endpoint"], r["fault"], r["times"], r["hits"]) for r in emulator.faults()] == [("list", "http_500", 3, 0)]
+    assert [(r["endpoint"], r["fault"], r["times"], r["hits"]) for r in emulator.faults()] == [
+        ("list", "http_500", 3, 0)
+    ]
     emulator.clear_faults()
     assert emulator.faults() == []
 

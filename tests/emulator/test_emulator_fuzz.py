@@ -5,6 +5,7 @@ plus what the emulator documents on top of it: the OpenAI error body for 4xx
 answers and JPEG for the spritesheet variant (the spec lists only MP4 and WebP).
 The deprecated ``characters`` endpoints are not served and not fuzzed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -12,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
 import yaml
 from hypothesis import HealthCheck, settings
 from openai.types import Video
-
-import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -101,7 +101,11 @@ def test_a_real_workflow_conforms_to_the_spec(emulator):
     check("/videos/{video_id}", "GET", sdk.videos.with_raw_response.retrieve(video_id))
     check("/videos", "GET", sdk.videos.with_raw_response.list())
     for variant in ("video", "thumbnail", "spritesheet"):
-        check("/videos/{video_id}/content", "GET", sdk.videos.with_raw_response.download_content(video_id, variant=variant))
+        check(
+            "/videos/{video_id}/content",
+            "GET",
+            sdk.videos.with_raw_response.download_content(video_id, variant=variant),
+        )
     check("/videos/{video_id}/remix", "POST", sdk.videos.with_raw_response.remix(video_id, prompt="Now with ice"))
     raw = {"headers": {"X-Stainless-Raw-Response": "true"}}  # what with_raw_response does
     edit = {"video": {"id": video_id}, "prompt": "Tinted"}

@@ -1,4 +1,5 @@
 """The renderer in-process: determinism, geometry, previews and the padding box."""
+
 from __future__ import annotations
 
 import io
@@ -81,7 +82,13 @@ def test_probe_reads_an_uploaded_clip(tmp_path):
 
 
 def test_multipart_nested_names_become_objects():
-    body, content_type = multipart({"video[id]": "video_1", "prompt": "p"}, {"input_reference": ("a.png", b"\x89PNG", "image/png")})
+    body, content_type = multipart(
+        {"video[id]": "video_1", "prompt": "p"}, {"input_reference": ("a.png", b"\x89PNG", "image/png")}
+    )
     fields, encoding = parse_body(content_type, body)
     assert encoding == "multipart"
-    assert fields == {"video": {"id": "video_1"}, "prompt": "p", "input_reference": UploadedFile("a.png", "image/png", b"\x89PNG")}
+    assert fields == {
+        "video": {"id": "video_1"},
+        "prompt": "p",
+        "input_reference": UploadedFile("a.png", "image/png", b"\x89PNG"),
+    }

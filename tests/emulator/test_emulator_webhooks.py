@@ -1,4 +1,5 @@
 """Webhooks: Standard Webhooks signatures the SDK accepts, and retries on receiver errors."""
+
 from __future__ import annotations
 
 import base64

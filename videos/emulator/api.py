@@ -5,6 +5,7 @@ Handlers take a decoded :class:`Request` and return a :class:`Response` or raise
 Error messages follow OpenAI's wording where it is known, so clients that show
 them to users get realistic text.
 """
+
 from __future__ import annotations
 
 import base64
@@ -180,7 +181,9 @@ class Api:
         limit = _int_param(query, "limit", default=20, low=1, high=100)
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
-            raise ApiError(400, f"Invalid value {order!r} for order; use 'asc' or 'desc'.", param="order", code="invalid_value")
+            raise ApiError(
+                400, f"Invalid value {order!r} for order; use 'asc' or 'desc'.", param="order", code="invalid_value"
+            )
         jobs = self.store.ordered()
         if order == "desc":
             jobs.reverse()
@@ -189,7 +192,9 @@ class Api:
             backend_id = self.dialect.backend_id(after)
             positions = [n for n, job in enumerate(jobs) if job.id == backend_id]
             if not positions:
-                raise ApiError(400, f"No video found with id {after!r} to list after.", param="after", code="invalid_value")
+                raise ApiError(
+                    400, f"No video found with id {after!r} to list after.", param="after", code="invalid_value"
+                )
             jobs = jobs[positions[0] + 1 :]
         visible = [job for job in jobs if not job.deleted]
         page = visible[:limit]
@@ -222,7 +227,9 @@ class Api:
                 code="invalid_value",
             )
         if variant not in job.variants:
-            raise ApiError(404, f"Variant {variant!r} is not available on this server.", param="variant", code="variant_not_found")
+            raise ApiError(
+                404, f"Variant {variant!r} is not available on this server.", param="variant", code="variant_not_found"
+            )
         public_id = self.dialect.public_id(job.id)
         with self.store.lock:
             if job.expired:
@@ -338,9 +345,16 @@ class Api:
         if isinstance(reference, UploadedFile):
             return self._uploaded_source(reference)
         if reference is None:
-            raise ApiError(400, "Missing required parameter: 'video'.", param="video", code="missing_required_parameter")
+            raise ApiError(
+                400, "Missing required parameter: 'video'.", param="video", code="missing_required_parameter"
+            )
         if not isinstance(reference, Mapping) or not isinstance(reference.get("id"), str) or not reference["id"]:
-            raise ApiError(400, "video must be an uploaded file or an object like {\"id\": \"video_123\"}.", param="video", code="invalid_type")
+            raise ApiError(
+                400,
+                'video must be an uploaded file or an object like {"id": "video_123"}.',
+                param="video",
+                code="invalid_type",
+            )
         return self._usable(self._job(reference["id"]), kind, param="video")
 
     def _usable(self, job: Job, kind: str, param: str) -> _Source:
@@ -363,7 +377,9 @@ class Api:
         try:
             probe = probe_video(upload.data)
         except ValueError:
-            raise ApiError(400, "The uploaded video could not be decoded.", param="video", code="invalid_video") from None
+            raise ApiError(
+                400, "The uploaded video could not be decoded.", param="video", code="invalid_video"
+            ) from None
         size = f"{probe.width}x{probe.height}"
         models = [name for name, model in self.dialect.models.items() if size in model["SIZES"]]
         if not models:
@@ -435,7 +451,9 @@ class Api:
             )
         model = dialect.models[model_name]
         extra_names = list(model["EXTRA_PARAMS"])
-        _reject_unknown(body, {"model", "prompt", "seconds", "size", "input_reference", *extra_names, *dialect.proxy_fields})
+        _reject_unknown(
+            body, {"model", "prompt", "seconds", "size", "input_reference", *extra_names, *dialect.proxy_fields}
+        )
         prompt = _prompt(body)
         size = body.get("size", model["SIZES"][0])
         if size not in model["SIZES"]:
@@ -525,7 +543,12 @@ def _choice(body: Mapping[str, Any], name: str, allowed: Any, default: str | Non
             code="invalid_type",
         )
     if value not in allowed:
-        raise ApiError(400, f"Invalid value {value!r} for {name!r}. Supported values are: {supported}.", param=name, code="invalid_value")
+        raise ApiError(
+            400,
+            f"Invalid value {value!r} for {name!r}. Supported values are: {supported}.",
+            param=name,
+            code="invalid_value",
+        )
     return value
 
 
@@ -541,7 +564,9 @@ def _extra(name: str, value: Any) -> Any:
             raise ValueError
         number = kind(value)
     except (TypeError, ValueError):
-        raise ApiError(400, f"Invalid type for {name!r}: expected {kind.__name__}.", param=name, code="invalid_type") from None
+        raise ApiError(
+            400, f"Invalid type for {name!r}: expected {kind.__name__}.", param=name, code="invalid_type"
+        ) from None
     if not low <= number <= high:
         raise ApiError(400, f"{name} must be between {low:g} and {high:g}.", param=name, code="invalid_value")
     return number
@@ -581,7 +606,9 @@ def _reference(value: Any, width: int, height: int) -> bytes | None:
             if image_format in REFERENCE_FORMATS and image_size == (width, height):
                 image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ApiError(400, "input_reference is not a readable image.", param="input_reference", code="invalid_image") from None
+        raise ApiError(
+            400, "input_reference is not a readable image.", param="input_reference", code="invalid_image"
+        ) from None
     if image_format not in REFERENCE_FORMATS:
         raise ApiError(
             400,
@@ -611,7 +638,12 @@ def _image_url(value: Mapping[str, Any]) -> bytes:
         )
     url = value.get("image_url")
     if not isinstance(url, str) or not url:
-        raise ApiError(400, "input_reference needs image_url or file_id.", param="input_reference", code="missing_required_parameter")
+        raise ApiError(
+            400,
+            "input_reference needs image_url or file_id.",
+            param="input_reference",
+            code="missing_required_parameter",
+        )
     header, comma, payload = url.partition(",")
     if not url.startswith("data:") or not comma or not header.endswith(";base64"):
         raise ApiError(
@@ -623,4 +655,9 @@ def _image_url(value: Mapping[str, Any]) -> bytes:
     try:
         return base64.b64decode(payload, validate=True)
     except binascii.Error:
-        raise ApiError(400, "input_reference.image_url is not valid base64.", param="input_reference.image_url", code="invalid_value") from None
+        raise ApiError(
+            400,
+            "input_reference.image_url is not valid base64.",
+            param="input_reference.image_url",
+            code="invalid_value",
+        ) from None

@@ -1,4 +1,5 @@
 """Command line of the emulator, shared by ``python -m videos.emulator`` and ``manage.py sora_emulator``."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,22 +20,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's flags to ``parser`` (argparse or Django's CommandParser)."""
     defaults = EmulatorConfig()
     parser.add_argument("--host", default=defaults.host, help="interface to bind (default %(default)s)")
-    parser.add_argument("--port", type=_bounded(int, 0, 65535), default=defaults.port, help="0 picks a free port (default %(default)s)")
-    parser.add_argument("--api-key", action="append", dest="api_key", metavar="KEY", help=f"accepted bearer key; repeatable (default {DEFAULT_API_KEY})")
-    parser.add_argument("--dialect", choices=dialect_names(), default=defaults.dialect, help="server to imitate (default %(default)s)")
-    parser.add_argument("--generation-time", type=_bounded(float, 0, 86_400), default=defaults.generation_time, metavar="SECONDS", help="wall time a job takes (default %(default)s)")
-    parser.add_argument("--asset-ttl", type=_bounded(float, 0.001, 10**9), default=defaults.asset_ttl, metavar="SECONDS", help="content lifetime after completion (default %(default)s)")
+    parser.add_argument(
+        "--port", type=_bounded(int, 0, 65535), default=defaults.port, help="0 picks a free port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_key",
+        metavar="KEY",
+        help=f"accepted bearer key; repeatable (default {DEFAULT_API_KEY})",
+    )
+    parser.add_argument(
+        "--dialect", choices=dialect_names(), default=defaults.dialect, help="server to imitate (default %(default)s)"
+    )
+    parser.add_argument(
+        "--generation-time",
+        type=_bounded(float, 0, 86_400),
+        default=defaults.generation_time,
+        metavar="SECONDS",
+        help="wall time a job takes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--asset-ttl",
+        type=_bounded(float, 0.001, 10**9),
+        default=defaults.asset_ttl,
+        metavar="SECONDS",
+        help="content lifetime after completion (default %(default)s)",
+    )
     parser.add_argument("--webhook-url", help="POST video.completed / video.failed events here")
-    parser.add_argument("--webhook-secret", metavar="whsec_...", help="Standard Webhooks signing secret (needed with --webhook-url)")
-    parser.add_argument("--fps", type=_bounded(int, 1, 60), default=defaults.fps, help="output frame rate (default %(default)s)")
-    parser.add_argument("--content-padding", type=_bounded(int, 0, 2**62), default=defaults.content_padding, metavar="BYTES", help="append an MP4 free box of BYTES (0 or >= 8) to every MP4, streamed (default 0)")
-    parser.add_argument("--render-workers", type=_bounded(int, 1, 64), default=defaults.render_workers, metavar="N", help="renders running at once (default %(default)s)")
-    parser.add_argument("--fault-seed", type=int, default=defaults.fault_seed, help="seed for probabilistic faults (default %(default)s)")
+    parser.add_argument(
+        "--webhook-secret", metavar="whsec_...", help="Standard Webhooks signing secret (needed with --webhook-url)"
+    )
+    parser.add_argument(
+        "--fps", type=_bounded(int, 1, 60), default=defaults.fps, help="output frame rate (default %(default)s)"
+    )
+    parser.add_argument(
+        "--content-padding",
+        type=_bounded(int, 0, 2**62),
+        default=defaults.content_padding,
+        metavar="BYTES",
+        help="append an MP4 free box of BYTES (0 or >= 8) to every MP4, streamed (default 0)",
+    )
+    parser.add_argument(
+        "--render-workers",
+        type=_bounded(int, 1, 64),
+        default=defaults.render_workers,
+        metavar="N",
+        help="renders running at once (default %(default)s)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=defaults.fault_seed,
+        help="seed for probabilistic faults (default %(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m videos.emulator", description="Local emulator of the OpenAI Videos API (Sora 2).")
+    parser = argparse.ArgumentParser(
+        prog="python -m videos.emulator", description="Local emulator of the OpenAI Videos API (Sora 2)."
+    )
     add_arguments(parser)
     return parser
 

@@ -1,4 +1,5 @@
 """Settings of one emulator process, shared by every module of it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

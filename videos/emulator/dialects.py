@@ -5,6 +5,7 @@ a :class:`Dialect` decides how that lifecycle, the ids and the payloads look on 
 wire, and which endpoints exist. The model tables come from :mod:`videos.presets`
 so the emulator and the Django side can never disagree about them.
 """
+
 from __future__ import annotations
 
 import base64

@@ -5,6 +5,7 @@ requests); ``probability`` turns a rule into a random storm drawn from a generat
 seeded by ``--fault-seed`` and re-seeded whenever the rules are replaced, so the same
 script against the same traffic misbehaves the same way every run.
 """
+
 from __future__ import annotations
 
 import random
@@ -21,15 +22,34 @@ JOB_ENDPOINTS = frozenset({"create", "remix", "edit", "extend"})
 HTTP_FAULTS: dict[str, tuple[int, str, str, str]] = {
     # fault -> (status, error type, error code, message)
     "http_429": (429, "requests", "rate_limit_exceeded", "Rate limit reached for requests (emulated fault)."),
-    "http_500": (500, "server_error", "server_error", "The server had an error while processing your request (emulated fault)."),
+    "http_500": (
+        500,
+        "server_error",
+        "server_error",
+        "The server had an error while processing your request (emulated fault).",
+    ),
     "http_502": (502, "server_error", "bad_gateway", "Bad gateway (emulated fault)."),
-    "http_503": (503, "server_error", "service_unavailable", "The server is overloaded or not ready yet (emulated fault)."),
+    "http_503": (
+        503,
+        "server_error",
+        "service_unavailable",
+        "The server is overloaded or not ready yet (emulated fault).",
+    ),
 }
 FAULTS = frozenset({*HTTP_FAULTS, "slow", "drop_response", "truncate", "fail_job"})
 
 _FIELDS = {
-    "endpoint", "fault", "times", "probability", "match", "delay", "retry_after",
-    "after_bytes", "error_code", "message", "at_progress",
+    "endpoint",
+    "fault",
+    "times",
+    "probability",
+    "match",
+    "delay",
+    "retry_after",
+    "after_bytes",
+    "error_code",
+    "message",
+    "at_progress",
 }
 
 

@@ -5,6 +5,7 @@ file and flattens nested objects into bracketed names (``video[id]``); ``remix``
 most other clients send JSON. Decoding all of them to the same shape lets the API
 code validate once.
 """
+
 from __future__ import annotations
 
 import email.policy

@@ -6,6 +6,7 @@ what makes seeded jobs reproducible. Frames show the prompt, a label (the job id
 the seed for seeded jobs), the clock, and a ball that crosses the frame so motion is
 visible. Files go to disk and are served from there, never kept in memory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -250,9 +251,7 @@ class _Painter:
         self.font = ImageFont.load_default(size=unit)
         self.small = ImageFont.load_default(size=max(10, unit * 3 // 4))
         self.unit = unit
-        self.reference = (
-            Image.open(io.BytesIO(spec.reference)).convert("RGB") if spec.reference else None
-        )
+        self.reference = Image.open(io.BytesIO(spec.reference)).convert("RGB") if spec.reference else None
 
     def frames(self) -> Iterator[Image.Image]:
         index = 0

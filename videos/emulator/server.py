@@ -4,6 +4,7 @@ Built on the standard library's ThreadingHTTPServer (HTTP/1.1 with keep-alive)
 because faults need to act at the socket level: close before any byte is
 written, or cut a body short after promising its full Content-Length.
 """
+
 from __future__ import annotations
 
 import json
@@ -146,7 +147,9 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             self.close_connection = True
             if not self._headers_sent:
-                self._send(_error_response(ApiError(500, "Internal emulator error.", type="server_error", code="server_error")))
+                self._send(
+                    _error_response(ApiError(500, "Internal emulator error.", type="server_error", code="server_error"))
+                )
 
     def _api(self, path: str, query: dict[str, str], raw: bytes) -> None:
         server = self.server
@@ -191,7 +194,12 @@ class Handler(BaseHTTPRequestHandler):
                 return endpoint, {key: unquote(value) for key, value in match.groupdict().items()}
             allowed.append(method)
         if allowed:
-            raise ApiError(405, f"Method {self.command} not allowed on {path}.", code="method_not_allowed", headers={"Allow": ", ".join(allowed)})
+            raise ApiError(
+                405,
+                f"Method {self.command} not allowed on {path}.",
+                code="method_not_allowed",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise ApiError(404, f"Unknown endpoint: {self.command} {path}.", code="unknown_url")
 
     def _authenticate(self) -> None:
@@ -333,4 +341,3 @@ def _fault_response(rule: FaultRule) -> Response:
         headers["Retry-After"] = str(math.ceil(rule.retry_after))
         headers["retry-after-ms"] = str(int(rule.retry_after * 1000))
     return _error_response(ApiError(status, rule.message or message, type=error_type, code=code, headers=headers))
-

@@ -7,6 +7,7 @@ its files exist, so a slow render delays completion instead of faking it. Reques
 handlers only read and flip fields under the store's lock, so they stay fast while
 renders run.
 """
+
 from __future__ import annotations
 
 import math

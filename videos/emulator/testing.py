@@ -7,6 +7,7 @@
 Control calls use urllib only, so this module needs nothing beyond the standard
 library (``openai`` is imported lazily by :meth:`EmulatorProcess.client`).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,11 +55,16 @@ class EmulatorProcess:
         if not self.api_keys:
             raise ValueError("at least one API key is needed")
         args = [
-            "--port", "0",
-            "--dialect", dialect,
-            "--generation-time", str(generation_time),
-            "--asset-ttl", str(asset_ttl),
-            "--fps", str(fps),
+            "--port",
+            "0",
+            "--dialect",
+            dialect,
+            "--generation-time",
+            str(generation_time),
+            "--asset-ttl",
+            str(asset_ttl),
+            "--fps",
+            str(fps),
             "--quiet",
         ]
         for key in self.api_keys:
@@ -181,7 +187,9 @@ class EmulatorProcess:
 
     def _control(self, method: str, path: str, payload: Any = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=90) as response:
                 return json.loads(response.read())

@@ -5,6 +5,7 @@ transitions never wait on the receiver and one slow retry does not hold back a
 fresh event for longer than a single request timeout. Every attempt is recorded
 for ``GET /_emulator/webhooks``.
 """
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """``manage.py sora_emulator``: the Videos API emulator, with the same flags as ``python -m videos.emulator``."""
+
 from __future__ import annotations
 
 import sys

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from videos import services
 from videos.models import JobStatus, VideoAsset, VideoJob
+from videos.storage import asset_key, store_file
 
 from ..support import settle
 
 PASSWORD = "correct horse battery staple"
+PROMPT = "A paper boat drifts down a rainy street gutter, macro lens"
 
 
 def make_user(django_user_model: Any, username: str, *perms: str, **fields: Any) -> Any:
@@ -42,14 +44,51 @@ def operator(django_user_model: Any) -> Any:
                      "videos.delete_videojob", is_staff=True)
 
 
+_made: dict[str, Any] = {}
+
+
 @pytest.fixture
-def real_job(sora: Any, viewer: Any) -> VideoJob:
-    """One video made for real: the SDK over HTTP to the emulator, downloaded, checked and stored."""
-    job = services.create_video("A paper boat drifts down a rainy street gutter, macro lens", size="1280x720",
-                                seconds=4, user=viewer)
-    [job] = settle([job])
-    assert job.status == JobStatus.COMPLETED, job.error_message
+def real_job(sora: Any, viewer: Any, tmp_path_factory: Any) -> VideoJob:
+    """A completed video with real files in this test's storage.
+
+    The first use in a session makes it for real (the SDK over HTTP to the emulator, then
+    downloaded, checked and stored by the worker code) and keeps its files; later uses
+    put those same files under a fresh job's keys, which saves a generation per test.
+    """
+    if "job" not in _made:
+        job = services.create_video(PROMPT, size="1280x720", seconds=4, user=viewer)
+        [job] = settle([job])
+        assert job.status == JobStatus.COMPLETED, job.error_message
+        keep = tmp_path_factory.mktemp("real-job")
+        files = {}
+        for asset in job.assets.all():
+            files[asset.variant] = keep / asset.variant
+            with asset.file.open("rb") as src:
+                files[asset.variant].write_bytes(src.read())
+        _made["job"] = {f.attname: getattr(job, f.attname) for f in VideoJob._meta.concrete_fields
+                        if f.attname not in ("id", "uuid", "requested_by_id", "remote_id", "created_at", "updated_at")}
+        _made["assets"] = [
+            ({f.attname: getattr(a, f.attname) for f in VideoAsset._meta.concrete_fields
+              if f.attname not in ("id", "job_id", "file")}, files[a.variant])
+            for a in job.assets.all()
+        ]
+        return job
+    job = VideoJob.objects.create(**_made["job"], requested_by=viewer)
+    for fields, path in _made["assets"]:
+        key = store_file(asset_key(job.uuid, fields["variant"]), _copy(path))
+        VideoAsset.objects.create(job=job, file=key, **fields)
     return job
+
+
+def _copy(path: Any) -> str:
+    import shutil
+
+    from videos.storage import temp_file
+
+    with temp_file() as tmp:
+        pass
+    shutil.copyfile(path, tmp.name)
+    return tmp.name
 
 
 @pytest.fixture

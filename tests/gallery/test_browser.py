@@ -48,6 +48,9 @@ def test_browse_filter_search_scrub_and_play(browser, live_server, worker, viewe
     context, page = sign_in(browser, live_server, viewport=DESKTOP)
     cards = page.locator("article.card")
     assert cards.count() == 6
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.card__thumb')].slice(0, 4).every(i => i.complete && i.naturalWidth)"
+    )
     assert page.get_by_text("Local emulator").first.is_visible()
     assert page.get_by_text("the prompt names a real person").is_visible()
     page.screenshot(path=str(artifacts_dir / "gallery-desktop.png"), full_page=True)
@@ -98,6 +101,17 @@ def test_browse_filter_search_scrub_and_play(browser, live_server, worker, viewe
     # seeking needs Range requests
     page.evaluate("() => { const v = document.querySelector('video'); v.pause(); v.currentTime = 3.0; }")
     page.wait_for_function("() => { const v = document.querySelector('video'); return !v.seeking && v.currentTime >= 2.9; }")
+
+    # dark mode follows the system
+    dark = browser.new_context(viewport=DESKTOP, color_scheme="dark", storage_state=context.storage_state())
+    dark_page = dark.new_page()
+    dark_page.goto(live_server.url + reverse("videos:gallery"))
+    assert dark_page.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgb(14, 16, 20)"
+    dark_page.wait_for_function(
+        "() => [...document.querySelectorAll('img.card__thumb')].slice(0, 4).every(i => i.complete && i.naturalWidth)"
+    )
+    dark_page.screenshot(path=str(artifacts_dir / "gallery-dark.png"))
+    dark.close()
     context.close()
 
     # a phone-sized screen

@@ -123,7 +123,7 @@ def test_missing_asset_or_file_is_404(signed_in, video):
     assert signed_in.get(reverse("videos:asset", args=[video.pk])).status_code == 404
 
 
-def test_reference_image(signed_in, sora, viewer, tmp_path):
+def test_reference_image(signed_in, sora, viewer, stranger, tmp_path):
     from PIL import Image
 
     from videos import services
@@ -146,6 +146,10 @@ def test_reference_image(signed_in, sora, viewer, tmp_path):
     detail = signed_in.get(reverse("videos:detail", args=[job.uuid])).content.decode()
     assert url in detail
     assert 'alt="Reference image used as the first frame: first frame.png"' in detail
+    signed_in.logout()
+    assert signed_in.get(url)["Location"].startswith(reverse("login"))
+    signed_in.force_login(stranger)
+    assert signed_in.get(url).status_code == 403
 
 
 def test_object_storage_redirects_to_a_short_lived_signed_url(signed_in, video, settings):

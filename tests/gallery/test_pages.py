@@ -251,3 +251,19 @@ def test_app_mounts_under_any_prefix(client, real_job, viewer, settings):
     html = client.get(url).content.decode()
     assert "/team/videos/assets/" in html
     assert client.get(reverse("videos:detail", args=[real_job.uuid])).status_code == 200
+
+
+def test_pages_work_in_a_site_without_base_html(signed_in, real_job, settings):
+    """A site with no templates/base.html gets the app's standalone shell, still labelled."""
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]
+    html = signed_in.get(reverse("videos:gallery")).content.decode()
+    assert "Sign out" not in html  # the site's header is not there ...
+    assert 'class="brand"' in html and "Local emulator" in html  # ... the app's shell is
+    assert str(real_job.uuid) in html
+
+
+def test_detail_of_a_job_in_flight_polls_its_status(signed_in, real_job, clone_jobs):
+    [working] = clone_jobs(real_job, 1, status=JobStatus.QUEUED, progress=0)
+    html = signed_in.get(reverse("videos:detail", args=[working.uuid])).content.decode()
+    assert f'data-status-url="{reverse("videos:job_status", args=[working.uuid])}"' in html
+    assert 'role="progressbar"' in html and "<video" not in html

@@ -47,5 +47,18 @@ def aspect(size: Any) -> str:
 
 
 @register.filter
+def ago(value: Any) -> str:
+    """ "just now", "5 minutes ago", "2 days ago" (timesince's first unit only)."""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if not value:
+        return ""
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
 def variant_label(variant: str) -> str:
     return {"video": "Video", "thumbnail": "Thumbnail", "spritesheet": "Spritesheet"}.get(variant, variant)

@@ -115,6 +115,11 @@
     if (percent) percent.textContent = String(pct);
     var label = bar.querySelector("[data-status-label]");
     if (label) label.textContent = info.status_label;
+    var working = root.querySelector("[data-working]");
+    if (working) {
+      working.textContent = { pending: "Submitting…", submitting: "Submitting…", queued: "Queued…",
+        downloading: "Saving…" }[info.status] || "Generating…";
+    }
   }
 
   function poller(fetchOnce, intervalMs) {

@@ -112,6 +112,15 @@ def test_browse_filter_search_scrub_and_play(browser, live_server, worker, viewe
     )
     dark_page.screenshot(path=str(artifacts_dir / "gallery-dark.png"))
     dark.close()
+
+    # a remix with an extension: the lineage tree
+    [remix] = clone_jobs(boat, 1, kind="remix", parent_id=boat.pk, prompt_text="Remix: the paper boat is golden")
+    clone_jobs(boat, 2, kind="extend", parent_id=remix.pk,
+               prompt_text=lambda i: f"Extension {i}: the golden boat reaches the harbour")
+    page.goto(live_server.url + reverse("videos:detail", args=[remix.uuid]))
+    assert page.locator(".lineage__item").count() == 4
+    page.locator("#lineage-title").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / "detail-lineage.png"), full_page=True)
     context.close()
 
     # a phone-sized screen

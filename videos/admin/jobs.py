@@ -150,7 +150,7 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         return super().changelist_view(request, {"title": "Video jobs", **(extra_context or {})})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        thumbs = VideoAsset.objects.filter(variant=AssetVariant.THUMBNAIL).only("id", "job_id", "variant")
+        thumbs = VideoAsset.objects.filter(variant=AssetVariant.THUMBNAIL).only("id", "job_id", "variant").order_by()
         return super().get_queryset(request).prefetch_related(Prefetch("assets", thumbs, to_attr="thumbnails"))
 
     @admin.display(description="")

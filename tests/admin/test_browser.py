@@ -118,3 +118,47 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     assert slow_sora.stats()["requests"]["delete"] == 1
     assert not errors, errors
     context.close()
+
+
+def test_bulk_generate_and_reference_pages(sora, live_server, browser, operator, artifacts_dir):
+    """The prompts' Generate confirmation narrows choices and multiplies the cost; the reference
+    image page shows every fitted preview."""
+    from videos import services
+    from videos.models import Prompt
+
+    for title, text in (("Kite", "A red kite over a green park"), ("Boat", "A paper boat on a puddle"),
+                        ("Lighthouse", "A lighthouse at dusk")):
+        Prompt.objects.create(title=title, text=text, owner=operator)
+    ref = services.save_reference_image(png(640, 480), user=operator)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/videos/prompt/")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/videos/prompt/$"))
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "generate_from_prompts")
+    page.click("button[name=index]")
+    page.wait_for_selector("#sora-action-form")
+    page.select_option("#id_model", "sora-2-pro")
+    page.select_option("#id_size", "1792x1024")
+    page.select_option("#id_seconds", "8")
+    assert page.text_content("[data-sora-cost]") == "12.00"  # 3 × 8 s × 0.50
+    page.screenshot(path=str(artifacts_dir / "admin-prompts-generate.png"), full_page=True)
+    page.click("#sora-action-form input[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/videos/prompt/$"))
+    assert page.text_content(".messagelist").count("queued as job") == 3
+
+    page.goto(f"{live_server.url}/admin/videos/referenceimage/{ref.pk}/change/")
+    page.wait_for_function("() => [...document.querySelectorAll('.sora-fit img')].every(i => i.complete"
+                           " && i.naturalWidth > 0)")
+    assert page.locator(".sora-fit img").count() == 8
+    page.screenshot(path=str(artifacts_dir / "admin-reference-image.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/videos/videojob/")
+    page.screenshot(path=str(artifacts_dir / "admin-changelist-queued.png"), full_page=True)
+    assert not errors, errors
+    context.close()

@@ -16,11 +16,12 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from .. import budgets, conf, services
 from ..exceptions import InvalidRequest, SoraVideosError
-from ..models import AssetVariant, JobStatus, ReferenceImage, VideoAsset, VideoJob
+from ..models import AssetVariant, JobKind, JobStatus, ReferenceImage, VideoAsset, VideoJob
 from . import actions
 from .common import (
     RETURN_FIELD,
@@ -90,8 +91,7 @@ class ProviderFilter(admin.SimpleListFilter):
 
 
 class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
-    list_display = ("thumb", "title", "status_column", "kind_column", "spec", "cost_column", "requested_by",
-                    "created_at")
+    list_display = ("thumb", "title", "status_column", "spec", "cost_column", "owner", "created")
     list_display_links = ("thumb", "title")
     list_filter = ("status", "kind", ProviderFilter, "model", "size", "requested_by", "created_at")
     search_fields = ("prompt_text", "remote_id")
@@ -110,7 +110,7 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         ("Request", {"fields": ("prompt_text", ("kind", "parent_link"), ("provider_column", "model"),
                                 ("size", "seconds"), ("prompt_link", "reference_link"), "reference_fit",
                                 "extra_params")}),
-        ("Cost and owner", {"fields": (("cost_column", "requested_by"), "uuid")}),
+        ("Cost and owner", {"fields": (("cost_display", "requested_by"), "uuid")}),
         ("Record as loaded", {
             "classes": ("collapse",),
             "description": "The row as it was when this page was loaded; the panel above updates live.",
@@ -121,7 +121,7 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         }),
         ("Provider payload", {"fields": ("payload",)}),
     )
-    readonly_fields = ("parent_link", "provider_column", "prompt_link", "reference_link", "cost_column", "uuid",
+    readonly_fields = ("parent_link", "provider_column", "prompt_link", "reference_link", "cost_display", "uuid",
                        "payload")
 
     class Media:
@@ -163,7 +163,9 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
 
     @admin.display(description="Video", ordering="prompt_text")
     def title(self, job: VideoJob) -> str:
-        return job.short_prompt
+        if job.kind == JobKind.CREATE:
+            return job.short_prompt
+        return format_html('{}<span class="sora-kind">{}</span>', job.short_prompt, self.kind_column(job))
 
     @admin.display(description="Status", ordering="status")
     def status_column(self, job: VideoJob) -> str:
@@ -180,13 +182,25 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         config = safe_provider(job.provider)
         return config.display_name if config else job.provider
 
-    @admin.display(description="Provider · model · size · length", ordering="model")
+    @admin.display(description="Owner", ordering="requested_by__username")
+    def owner(self, job: VideoJob) -> str:
+        return job.requested_by.get_username() if job.requested_by_id else "—"
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, job: VideoJob) -> str:
+        return date_format(timezone.localtime(job.created_at), "M j, H:i")
+
+    @admin.display(description="Spec", ordering="model")
     def spec(self, job: VideoJob) -> str:
         provider = f"{self.provider_column(job)} · " if len(conf.providers()) > 1 else ""
-        return f"{provider}{job.model} · {job.size} · {job.seconds} s"
+        return format_html('{}{}<span class="sora-kind">{} · {} s</span>', provider, job.model, job.size, job.seconds)
 
     @admin.display(description="Est. cost", ordering="estimated_cost")
     def cost_column(self, job: VideoJob) -> str:
+        return f"{job.estimated_cost:.2f}"
+
+    @admin.display(description="Estimated cost")
+    def cost_display(self, job: VideoJob) -> str:
         return money(job.estimated_cost)
 
     # --- change page fields ---------------------------------------------------------------

@@ -78,6 +78,7 @@ def test_browse_filter_search_scrub_and_play(browser, live_server, worker, viewe
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**model=sora-2-pro**")
     assert cards.count() == 3
+    page.screenshot(path=str(artifacts_dir / "gallery-filtered.png"))
     assert "neon tram" in cards.first.inner_text()
 
     # search (the model filter stays until cleared)

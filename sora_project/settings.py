@@ -197,7 +197,6 @@ if not DEBUG:
 # the site talks to the embedded emulator (started by bin/start) and says so in the UI.
 _BASE_URL = os.environ.get("OPENAI_BASE_URL")
 SORA_VIDEOS = {
-    "DEFAULT_PROVIDER": "default",
     "PROVIDERS": {
         "default": {
             "BASE_URL": _BASE_URL or os.environ.get("SORA_EMULATOR_URL", "http://127.0.0.1:8765/v1"),

@@ -70,6 +70,7 @@ def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
         "SUBMIT_GRACE": 1.0,
         "RETRY_BACKOFF": 0.1,
         "DOWNLOAD_STALL": 5.0,
+        "SWEEP_LEASE": 2.0,
         "SWEEP_DURATION": 0.0,  # one pass per sweep task: settle() and the test worker loop themselves
         **options,
     }

@@ -265,9 +265,12 @@ def requeue_due(provider_name: str) -> int:
 
     now = timezone.now()
     stale = now - dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL")))
+    lost = now - dt.timedelta(seconds=30)  # a queued download task that never ran
     due = VideoJob.objects.filter(provider=provider_name, status=JobStatus.DOWNLOADING).filter(
-        Q(download_heartbeat_at__isnull=True) | Q(download_heartbeat_at__lt=stale)
-    ).filter(Q(not_before__lte=now) | Q(not_before__isnull=True, updated_at__lt=now - dt.timedelta(seconds=30)))
+        Q(download_heartbeat_at__lt=stale)  # its worker died
+        | Q(download_heartbeat_at__isnull=True, not_before__lte=now)  # a retry is due
+        | Q(download_heartbeat_at__isnull=True, not_before__isnull=True, updated_at__lt=lost)
+    )
     ids = list(due.values_list("pk", flat=True)[:100])
     # hold them back for a while so the next sweep does not enqueue them again
     VideoJob.objects.filter(pk__in=ids).update(not_before=now + dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL"))))

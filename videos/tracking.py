@@ -313,7 +313,7 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
     duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
     names = [provider_name] if provider_name else list(conf.providers())
     holder = uuid.uuid4().hex
-    ttl = duration + 120
+    ttl = float(conf.get("SWEEP_LEASE"))
     held = [name for name in names if _acquire(f"sweep:{name}", holder, ttl)]
     report = {name: "busy elsewhere" for name in names if name not in held}
     deadline = time.monotonic() + duration

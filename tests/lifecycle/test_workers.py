@@ -1,0 +1,216 @@
+"""Real qcluster processes: killed with SIGKILL mid-submit and mid-download, and racing on PostgreSQL."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from videos import services
+from videos.models import JobStatus, VideoJob
+
+from ..conftest import require
+from ..support import sora_settings
+from .helpers import assert_assets_match_emulator, assert_no_partial_files
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Cluster:
+    """``manage.py qcluster`` in its own process group, sharing the test's database and media."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.log = open(Path(env["DJANGO_MEDIA_ROOT"]).parent / f"qcluster-{uuid.uuid4().hex[:6]}.log", "w+")
+
+    def start(self) -> "Cluster":
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL every process of the cluster at once, as a crash would."""
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # the cluster's own shutdown stops its workers
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-4000:]
+
+
+def cluster_env(emu, tmp_path, database_url: str, **options) -> tuple[dict, dict]:
+    cfg = sora_settings(emu, SWEEP_DURATION=5.0, **options)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
+        "SORA_VIDEOS_JSON": json.dumps(cfg),
+        "SORA_Q_WORKERS": "2",
+        "SORA_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env, cfg
+
+
+@pytest.fixture
+def sqlite_cluster(emu, settings, tmp_path):
+    if connection.vendor != "sqlite":
+        pytest.skip("this variant shares the SQLite test database file")
+    env, cfg = cluster_env(emu, tmp_path, f"sqlite:///{connection.settings_dict['NAME']}")
+    settings.MEDIA_ROOT = env["DJANGO_MEDIA_ROOT"]
+    settings.SORA_VIDEOS = cfg
+    clusters: list[Cluster] = []
+
+    def factory() -> Cluster:
+        cluster = Cluster(env).start()
+        clusters.append(cluster)
+        return cluster
+
+    yield factory
+    for cluster in clusters:
+        cluster.stop()
+
+
+def wait_for(predicate, timeout: float, what: str, cluster: Cluster | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cluster is not None and cluster.proc.poll() is not None:
+            raise AssertionError(f"the qcluster exited while waiting for {what}\n{cluster.output()}")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    detail = cluster.output() if cluster else ""
+    raise AssertionError(f"timed out waiting for {what}\n{detail}")
+
+
+def kick_sweep() -> None:
+    """What the scheduler does every minute, now."""
+    from django_q.tasks import async_task
+
+    async_task("videos.tasks.sweep")
+
+
+def test_worker_killed_mid_submit_still_completes_once(emu, sqlite_cluster):
+    emu.set_faults([{"endpoint": "create", "fault": "slow", "delay": 2.0, "times": 1}])
+    first = sqlite_cluster()
+    job = services.create_video("A heron standing in fog", size="1280x720")
+    wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status=JobStatus.SUBMITTING).exists(), 30,
+             "the claim", first)
+    wait_for(lambda: emu.stats()["requests"]["create"] == 1, 10, "the create request to be in flight", first)
+    first.kill()
+    second = sqlite_cluster()
+    kick_sweep()
+    job = wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status__in=JobStatus.final() + (
+        JobStatus.NEEDS_ATTENTION,)).first(), 60, "the job to finish", second)
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert emu.stats()["jobs_created"] == 1 and emu.stats()["requests"]["create"] == 1
+    assert_assets_match_emulator(job, emu)
+    assert_no_partial_files()
+
+
+def test_worker_killed_mid_download_still_completes_once(emu, sqlite_cluster):
+    emu.set_faults([{"endpoint": "content", "fault": "slow", "delay": 3.0, "times": 1}])
+    first = sqlite_cluster()
+    job = services.create_video("A heron standing in fog", size="1280x720")
+    wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status=JobStatus.DOWNLOADING,
+                                             download_heartbeat_at__isnull=False).exists(), 30, "the download", first)
+    wait_for(lambda: emu.stats()["requests"]["content"] >= 1, 10, "the content request", first)
+    first.kill()
+    second = sqlite_cluster()
+    kick_sweep()
+    job = wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status__in=JobStatus.final() + (
+        JobStatus.NEEDS_ATTENTION,)).first(), 60, "the job to finish", second)
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert emu.stats()["jobs_created"] == 1
+    assert job.assets.count() == 3
+    assert_assets_match_emulator(job, emu)
+    assert_no_partial_files()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+@pytest.fixture
+def pg_database(postgres_url):
+    """A fresh PostgreSQL database, migrated by a subprocess, dropped afterwards."""
+    import psycopg
+
+    name = f"sora_race_{uuid.uuid4().hex[:8]}"
+    admin_url = postgres_url
+    try:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        require("PostgreSQL", f"cannot connect to {admin_url}: {exc}")
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+RACE_SCRIPT = """
+import django, os, sys
+django.setup()
+from django_q.tasks import async_task
+from videos import services
+jobs = [services.create_video(f"Racing shot {i}", size="1280x720") for i in range(int(sys.argv[1]))]
+for job in jobs:  # every submission queued three times: only one may reach the provider
+    async_task("videos.tasks.submit_job", job.pk)
+    async_task("videos.tasks.submit_job", job.pk)
+print(",".join(str(j.pk) for j in jobs))
+"""
+
+
+@pytest.mark.postgres
+def test_two_clusters_racing_on_postgres_never_submit_a_job_twice(emu, pg_database, tmp_path):
+    env, cfg = cluster_env(emu, tmp_path, pg_database)
+    env["DJANGO_SETTINGS_MODULE"] = "sora_project.settings"
+    clusters = [Cluster(env).start(), Cluster(env).start()]
+    try:
+        out = subprocess.run([sys.executable, "-c", RACE_SCRIPT, "12"], cwd=ROOT, env=env, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        ids = out.splitlines()[-1].split(",")
+        import psycopg
+
+        def completed() -> bool:
+            with psycopg.connect(pg_database) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM videos_videojob WHERE id = ANY(%s) AND status = 'completed'",
+                    ([int(i) for i in ids],),
+                ).fetchone()
+            return row[0] == len(ids)
+
+        wait_for(completed, 120, "all racing jobs to complete", clusters[0])
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+    stats = emu.stats()
+    assert stats["jobs_created"] == len(ids)
+    assert stats["requests"]["create"] == len(ids)

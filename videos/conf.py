@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_WINDOW": 600,  # seconds around a create attempt that reconciliation searches
     "DOWNLOAD_MAX_ATTEMPTS": 8,
     "DOWNLOAD_CHUNK_SIZE": 1024 * 1024,
-    "TEMP_DIR": None,  # None: the system temp dir
+    "TEMP_DIR": None,  # None: beside the files on a local disk, else the system temp dir
     "USER_MONTHLY_BUDGET": None,  # Decimal-able; None: no limit
     "GROUP_MONTHLY_BUDGETS": {},  # group name -> Decimal-able amount
     "CURRENCY": "USD",

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Callable, Sequence as Seq
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from . import conf, media, services, storage
@@ -316,7 +316,11 @@ def _sha256(path: str) -> tuple[str, int]:
 
 
 def claim_stitch(sequence: Sequence, *, force: bool = False) -> str | None:
-    """Take the stitching of ``sequence`` as it is now; the claim token, or None if another has it."""
+    """Take the stitching of ``sequence`` as it is now; the claim token, or None.
+
+    None when another worker holds a live claim, a shot changed meanwhile (revision), or
+    a shot is not completed: all checked by the one conditional UPDATE.
+    """
     now = timezone.now()
     stale = now - dt.timedelta(seconds=STITCH_STALE)
     claimable = Q(status__in=(SequenceStatus.RENDERING, SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED)) | Q(
@@ -324,8 +328,9 @@ def claim_stitch(sequence: Sequence, *, force: bool = False) -> str | None:
     )
     if force:
         claimable |= Q(status=SequenceStatus.COMPLETED)
+    unfinished = SequenceShot.objects.filter(sequence=OuterRef("pk")).exclude(job__status=JobStatus.COMPLETED)
     token = uuid.uuid4().hex
-    won = Sequence.objects.filter(claimable, pk=sequence.pk, revision=sequence.revision).update(
+    won = Sequence.objects.filter(claimable, ~Exists(unfinished), pk=sequence.pk, revision=sequence.revision).update(
         status=SequenceStatus.STITCHING, stitch_token=token, stitch_started_at=now, error_message="", updated_at=now
     )
     return token if won else None

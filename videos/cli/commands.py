@@ -283,7 +283,7 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
                     ", ".join(spec.extra_params) or "-" if i == 0 else "",
                 ])
         blocks.append(
-            f"{cfg.name}: {cfg.display_name} ({'; '.join(notes)})\n"
+            f"{cfg.name}{': ' + cfg.label if cfg.label and cfg.label != cfg.name else ''} ({'; '.join(notes)})\n"
             f"features: {', '.join(features) or 'create only'}\n"
             + table(["MODEL", "SIZE", "SECONDS", "PRICE", "EXTRA PARAMETERS"], rows)
         )

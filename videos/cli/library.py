@@ -16,7 +16,7 @@ from typing import Callable
 from .. import downloads, tracking
 from ..exceptions import InvalidRequest
 from ..models import JobStatus, VideoJob
-from ..providers import get_provider
+from ..providers import RemoteVideo, get_provider
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -27,6 +27,24 @@ class SyncResult:
     outcome: str  # imported, updated, unchanged, skipped
     job: VideoJob | None = None
     note: str = ""
+
+
+def parents_first(videos: list[RemoteVideo]) -> list[RemoteVideo]:
+    """Oldest first, and every remix after the video it was made from (timestamps have 1 s steps)."""
+    pending = sorted(videos, key=lambda v: (v.created_at or EPOCH, v.id))
+    listed = {v.id for v in videos}
+    ordered: list[RemoteVideo] = []
+    placed: set[str] = set()
+    while pending:
+        waiting = [v for v in pending if v.remixed_from in listed and v.remixed_from not in placed]
+        ready = [v for v in pending if v not in waiting]
+        if not ready:  # a cycle cannot happen, but never loop forever on a server's data
+            ordered.extend(waiting)
+            break
+        ordered.extend(ready)
+        placed.update(v.id for v in ready)
+        pending = waiting
+    return ordered
 
 
 def sync_library(
@@ -43,8 +61,7 @@ def sync_library(
             "nothing to sync.",
             field="provider",
         )
-    videos = list(provider.iter_videos(order="desc"))
-    videos.sort(key=lambda v: (v.created_at or EPOCH, v.id))  # parents before their remixes
+    videos = parents_first(list(provider.iter_videos(order="desc")))
     if on_listed is not None:
         on_listed(len(videos))
     results: list[SyncResult] = []

@@ -184,10 +184,3 @@ def test_subprocess_generate_wait(site, tmp_path):
     assert job.assets.count() == 3
     assert "Enqueued" not in result.err  # the queue's INFO logging stays out of the command's output
     assert "sk-emulator" not in result.out + result.err
-
-
-def test_subprocess_invalid_size_exits_2(site):
-    result = sora_process(site, "generate", "A paper boat", "--width", "1920", "--height", "1080")
-    assert result.code == 2
-    assert "does not offer size 1920x1080; it offers 720x1280, 1280x720" in result.err
-    assert no_api_calls(site) and not VideoJob.objects.exists()

@@ -340,3 +340,28 @@ def test_process_failed_webhook_events_again(sora, op):
     drain()
     failed.refresh_from_db()
     assert failed.outcome == WebhookEvent.Outcome.IGNORED  # no job has that video id
+
+
+# --- the provider answers with an error: a message, never a 500 -----------------------------------
+def test_provider_errors_become_messages(sora, op):
+    job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
+    [job] = settle([job])
+    sora.set_faults([{"endpoint": "delete", "fault": "http_500", "times": 1}])
+    response = confirm(op, "delete_jobs", job)
+    assert response.status_code == 200
+    assert "skipped" in texts(response) and "500" in texts(response)
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED and job.assets.count() == 3
+
+
+def test_deleting_a_video_while_it_generates(sora, op):
+    job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
+    drain()  # submitted; no sweep runs, so the row stays in flight
+    job.refresh_from_db()
+    assert job.status in JobStatus.in_flight()
+    response = confirm(op, "delete_jobs", job)
+    assert "deleted at the provider and here" in texts(response)
+    assert sora.stats()["requests"]["delete"] == 1
+    settle()
+    job.refresh_from_db()
+    assert job.status == JobStatus.DELETED

@@ -35,8 +35,8 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
 
     # log in as a person would
     page.goto(f"{live_server.url}/admin/videos/videojob/add/")
-    page.fill("#id_username", "operator")
-    page.fill("#id_password", PASSWORD)
+    page.locator("#id_username").press_sequentially("operator")
+    page.locator("#id_password").press_sequentially(PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/videos/videojob/add/$"))
     assert page.is_visible(".sora-emulator-banner")

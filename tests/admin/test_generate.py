@@ -1,13 +1,13 @@
 """The Generate page (the job add view): choices, cost, reference images, refusals."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
-import io
 
 from videos.models import JobStatus, Prompt, ReferenceImage, VideoJob
 
@@ -141,7 +141,8 @@ def test_upload_endpoint_and_fitted_png(sora, op):
         assert Image.open(io.BytesIO(fitted.content)).size == (720, 1280)
     bad = op.post(url, {"image": SimpleUploadedFile("r.png", b"junk", content_type="image/png")})
     assert bad.status_code == 400 and "not an image" in bad.json()["error"]
-    assert op.get(reverse("admin:videos_referenceimage_fit", args=[data["id"], "99999x99999", "crop"])).status_code == 400
+    huge = reverse("admin:videos_referenceimage_fit", args=[data["id"], "99999x99999", "crop"])
+    assert op.get(huge).status_code == 400  # only sizes some model offers
 
 
 def test_generate_needs_the_submit_permission(sora, wc):
@@ -155,3 +156,11 @@ def test_generate_needs_the_submit_permission(sora, wc):
     assert not VideoJob.objects.exists() and not ReferenceImage.objects.exists()
     changelist = wc.get(reverse("admin:videos_videojob_changelist")).content.decode()
     assert "Generate video" not in changelist
+
+
+def test_saved_prompts_are_found_by_autocomplete(sora, op, operator):
+    Prompt.objects.create(title="Kite at dawn", text="A kite", owner=operator)
+    Prompt.objects.create(title="Boat", text="A boat", owner=operator)
+    response = op.get(reverse("admin:autocomplete"), {"app_label": "videos", "model_name": "videojob",
+                                                      "field_name": "prompt", "term": "kite"})
+    assert [r["text"] for r in response.json()["results"]] == ["Kite at dawn"]

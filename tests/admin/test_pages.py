@@ -1,7 +1,6 @@
 """The job page, its live progress endpoint, and the other change pages."""
 from __future__ import annotations
 
-import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

@@ -46,6 +46,7 @@ def intermediate(
     cost: Any = None,
     danger: bool = False,
     form_action: str | None = None,
+    outcome: str = "",
     extra: dict[str, Any] | None = None,
 ) -> TemplateResponse:
     """The confirmation page of an action: what will happen to each object, the form, the cost."""
@@ -72,6 +73,7 @@ def intermediate(
         "emulator_label": ", ".join(config.display_name for config in emulators),
         "form": form,
         "button": button,
+        "outcome": outcome or f"Will {button.lower()}",
         "cost": cost,
         "danger": danger,
         "form_action": form_action or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
@@ -160,7 +162,7 @@ def _prompt_action(
     return intermediate(
         modeladmin, request, action=action, title=f"{verb.capitalize()} videos",
         intro=f"Each completed video below becomes the source of a new {noun.lower()}: a new job, billed again.",
-        items=items, button=f"{verb.capitalize()}", form=form, cost=cost,
+        items=items, button=f"{verb.capitalize()}", form=form, cost=cost, outcome=f"A new {noun.lower()} of it",
         extra={"price_per_second": per_second if action == "extend_jobs" else None},
     )
 
@@ -278,6 +280,7 @@ def delete_confirmation(
         intro="Each video is deleted at its provider (it cannot be downloaded again) and its stored files are "
         "removed here. The job rows stay, marked deleted, for the history and the budget.",
         items=[(job, delete_note(job)) for job in jobs], button="Yes, delete", danger=True,
+        outcome="Will be deleted",
         form_action=form_action, extra={"show_assets": True},
     )
 
@@ -324,6 +327,6 @@ def generate_from_prompts(modeladmin: admin.ModelAdmin, request: HttpRequest, qu
     return intermediate(
         modeladmin, request, action="generate_from_prompts", title="Generate videos from prompts",
         intro="One video per prompt below, with the settings you choose here.",
-        items=items, button="Generate", form=form, cost=cost,
+        items=items, button="Generate", form=form, cost=cost, outcome="One new video",
         extra={"model_table": model_table(), "count": sum(1 for _, note in items if not note), "settings_form": True},
     )

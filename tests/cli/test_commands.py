@@ -78,6 +78,9 @@ def test_status_shows_why_a_job_failed(site):
     assert job.status == JobStatus.FAILED
     result = sora("status", job.pk)
     assert "failed" in result.out and f"job {job.pk}: The provider failed this video" in result.out
+    download = sora("download", job.pk)
+    assert download.code == 1
+    assert f"Job {job.pk} failed: The provider failed this video (internal_error): The render crashed" in download.err
 
 
 def test_download_each_variant(site, tmp_path):

@@ -116,14 +116,18 @@ def test_a_failed_shot_is_retried_alone(site, tmp_path):
     assert media.probe(tmp_path / "fixed.mp4").duration == pytest.approx(12, abs=0.3)
 
 
-def test_a_blocked_shot_is_replaced_with_a_new_prompt_and_length(site):
+def test_a_blocked_shot_is_replaced_with_a_new_prompt_and_length(site, tmp_path):
     result = sora("generate", "A quiet street || Pikachu dancing in the street || The street at night",
-                  "--size", "1280x720", "--seconds", "4")
-    assert result.code == 0, result.err
+                  "--size", "1280x720", "--seconds", "4", "--wait", "-o", tmp_path / "street.mp4")
+    assert result.code == 1
     sequence = Sequence.objects.get()
-    settle()
+    shot2 = sequence.shots.get(position=2)
+    assert (f"Sequence {sequence.pk} is not stitched (a shot needs attention): shot 2 (job {shot2.job_id}) is "
+            "failed: The provider failed this video (moderation_blocked)") in result.err
+    assert f"manage.py sora sequence retry {sequence.pk} --shot N" in result.err
+    assert not (tmp_path / "street.mp4").exists()
     sequence.refresh_from_db()
-    assert sequence.status == SequenceStatus.NEEDS_ATTENTION and "moderation" in sequence.error_message
+    assert sequence.status == SequenceStatus.NEEDS_ATTENTION
 
     result = sora("sequence", "replace", sequence.pk, "--shot", "2", "--prompt", "A street dancer in a red coat",
                   "--seconds", "8")

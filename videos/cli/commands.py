@@ -111,8 +111,19 @@ def _named(target: Path, uuid_value: Any) -> Path:
 
 
 def _job_failed(job: VideoJob) -> CommandError:
-    reason = job.error_message or f"it is {job.get_status_display().lower()}"
-    return CommandError(f"Job {job.pk} {job.get_status_display().lower()}: {reason}", returncode=EXIT_FAILED)
+    if job.status == JobStatus.DELETED:
+        return CommandError(f"Job {job.pk} was deleted, with its files; nothing to save.", returncode=EXIT_FAILED)
+    state = "needs attention" if job.status == JobStatus.NEEDS_ATTENTION else job.get_status_display().lower()
+    reason = job.error_message or "the provider gave no reason."
+    return CommandError(f"Job {job.pk} {state}: {reason}", returncode=EXIT_FAILED)
+
+
+def _sequence_not_done(sequence: Sequence) -> CommandError:
+    return CommandError(
+        f"Sequence {sequence.pk} is not stitched ({sequence.get_status_display().lower()}): "
+        f"{sequence.error_message or 'see: manage.py sora sequence status ' + str(sequence.pk)}",
+        returncode=EXIT_FAILED,
+    )
 
 
 def _queued(console: Console, job: VideoJob, o: dict[str, Any]) -> None:
@@ -223,10 +234,7 @@ def _wait_sequence_and_save(console: Console, sequence: Sequence, target: Path, 
                             json_out: bool = False) -> None:
     sequence = wait_sequence(console, sequence, timeout=timeout)
     if not sequence.is_current:
-        raise CommandError(
-            f"Sequence {sequence.pk} {sequence.get_status_display().lower()}: {sequence.error_message}",
-            returncode=EXIT_FAILED,
-        )
+        raise _sequence_not_done(sequence)
     _save_sequence_asset(console, sequence, "video", _named(target, sequence.uuid), json_out=json_out)
 
 
@@ -584,10 +592,10 @@ def sequence_stitch(console: Console, o: dict[str, Any]) -> None:
         raise CommandError(f"Sequence {sequence.pk} cannot be stitched yet: shot(s) {listing} are not completed.",
                            returncode=EXIT_FAILED)
     result = sequences.stitch(sequence.pk, force=o["force"])
-    if result is None or not result.is_current:
-        state = result.get_status_display().lower() if result else "gone"
-        raise CommandError(f"Sequence {sequence.pk} is {state}: {result.error_message if result else ''}",
-                           returncode=EXIT_FAILED)
+    if result is None:
+        raise CommandError(f"Sequence {sequence.pk} no longer exists.", returncode=EXIT_FAILED)
+    if not result.is_current:
+        raise _sequence_not_done(result)
     console.out(f"Sequence {result.pk} stitched: {result.duration or 0:.1f} s, {len(shots)} shots.")
 
 
@@ -604,10 +612,7 @@ def sequence_download(console: Console, o: dict[str, Any]) -> None:
             )
         sequence = wait_sequence(console, sequence, timeout=o["timeout"])
         if not sequence.is_current:
-            raise CommandError(
-                f"Sequence {sequence.pk} {sequence.get_status_display().lower()}: {sequence.error_message}",
-                returncode=EXIT_FAILED,
-            )
+            raise _sequence_not_done(sequence)
     _save_sequence_asset(console, sequence, variant, target)
 
 

@@ -160,5 +160,16 @@ def test_bulk_generate_and_reference_pages(sora, live_server, browser, operator,
     page.screenshot(path=str(artifacts_dir / "admin-reference-image.png"), full_page=True)
     page.goto(f"{live_server.url}/admin/videos/videojob/")
     page.screenshot(path=str(artifacts_dir / "admin-changelist-queued.png"), full_page=True)
+
+    # the Generate page says what is wrong, next to the field, and keeps the choices
+    page.goto(f"{live_server.url}/admin/videos/videojob/add/?reference_image={ref.pk}")
+    assert not page.is_visible(".field-seed")  # sora-2 takes no seed: the row is hidden
+    page.select_option("#id_seconds", "12")
+    page.click("input[name=_generate]")
+    page.wait_for_selector(".errornote")
+    assert "The prompt is empty" in page.text_content(".field-text .errorlist")
+    assert page.input_value("#id_seconds") == "12"
+    assert page.get_attribute("[data-sora-reference]", "data-ref-id") == str(ref.pk)
+    page.screenshot(path=str(artifacts_dir / "admin-generate-error.png"), full_page=True)
     assert not errors, errors
     context.close()

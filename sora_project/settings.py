@@ -220,6 +220,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "videos": {"handlers": ["console"], "level": os.environ.get("SORA_LOG_LEVEL", "INFO")},
-        "django_q": {"handlers": ["console"], "level": "WARNING"},
+        "django-q": {"handlers": ["console"], "level": os.environ.get("SORA_Q_LOG_LEVEL", "WARNING")},
     },
 }

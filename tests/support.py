@@ -1,8 +1,12 @@
 """Test helpers: run the real django-q2 ORM broker's queue in-process, and settle jobs."""
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from django.utils.module_loading import import_string
 from django_q.brokers import get_broker
@@ -10,6 +14,22 @@ from django_q.signing import SignedPackage
 
 from videos import conf
 from videos.models import JobStatus, VideoJob
+
+
+@contextlib.contextmanager
+def asset_file(asset: Any) -> Iterator[str]:
+    """A local path with the asset's bytes, whatever the storage (copied out of S3)."""
+    try:
+        yield asset.file.path
+        return
+    except NotImplementedError:
+        pass
+    suffix = os.path.splitext(asset.file.name)[1]
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        with asset.file.open("rb") as fh:
+            shutil.copyfileobj(fh, tmp)
+        tmp.flush()
+        yield tmp.name
 
 
 def drain(limit: int = 1000) -> int:

@@ -86,7 +86,7 @@ def _incoming_dir() -> Path:
     directory = conf.get("TEMP_DIR")
     if directory is None:
         root = _local_root(get_storage())
-        directory = root / INCOMING_DIR if root is not None else Path(tempfile.gettempdir())
+        directory = root / INCOMING_DIR if root is not None else Path(tempfile.gettempdir()) / "sora-videos-incoming"
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -101,6 +101,11 @@ def temp_file(suffix: str = "", *, owner: uuid.UUID | str | None = None) -> temp
     """
     prefix = f"sora-{owner}-" if owner else "sora-"
     return tempfile.NamedTemporaryFile(prefix=prefix, suffix=suffix, dir=_incoming_dir(), delete=False)
+
+
+def incoming_files() -> list[Path]:
+    """Download temp files currently present (in flight, or left by a killed worker)."""
+    return sorted(_incoming_dir().glob("sora-*"))
 
 
 def discard_leftovers(owner: uuid.UUID | str) -> int:

@@ -1,22 +1,40 @@
-"""Assertions shared by the lifecycle tests."""
+"""Assertions shared by the lifecycle tests (storage-agnostic: local disk or S3)."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-from django.conf import settings
-
-from videos import media
+from videos import media, storage
 from videos.models import VideoJob
+
+from ..support import asset_file
 
 
 def assert_no_partial_files() -> None:
-    """Nothing half-written is visible: no staging files, no leftover downloads."""
-    root = Path(settings.MEDIA_ROOT)
-    if not root.exists():
-        return
-    partial = [p for p in root.rglob("*") if p.is_file() and (p.name.endswith(".partial") or ".incoming" in p.parts)]
-    assert partial == [], f"partial files left: {partial}"
+    """Nothing half-written is visible: no staging objects, no leftover downloads."""
+    store = storage.get_storage()
+    leftovers = [str(p) for p in storage.incoming_files()]
+    for job_dir in _job_dirs():
+        leftovers += [f"{job_dir}/{name}" for name in store.listdir(job_dir)[1] if name.endswith(".partial")]
+    assert leftovers == [], f"partial files left: {leftovers}"
+
+
+def _exists_dir() -> bool:
+    try:
+        storage.get_storage().listdir(_jobs_root())
+        return True
+    except (FileNotFoundError, OSError):
+        return False
+
+
+def _jobs_root() -> str:
+    return storage.asset_key("x", "video").rsplit("/x/", 1)[0]
+
+
+def _job_dirs() -> list[str]:
+    if not _exists_dir():
+        return []
+    dirs, _ = storage.get_storage().listdir(_jobs_root())
+    return [f"{_jobs_root()}/{d}" for d in dirs]
 
 
 def assert_assets_match_emulator(job: VideoJob, emu) -> None:
@@ -32,5 +50,5 @@ def assert_assets_match_emulator(job: VideoJob, emu) -> None:
 
 
 def probe_video(job: VideoJob) -> media.VideoInfo:
-    asset = job.assets.get(variant="video")
-    return media.probe(asset.file.path)
+    with asset_file(job.assets.get(variant="video")) as path:
+        return media.probe(path)

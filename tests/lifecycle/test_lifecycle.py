@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from videos import services
+from videos import services, storage
 from videos.models import JobKind, JobStatus, VideoJob, VideoJobEvent
 from videos.signals import job_status_changed, job_stored
 
@@ -42,8 +42,8 @@ def test_create_to_stored_files(sora):
     info = probe_video(job)
     assert (info.width, info.height) == (1280, 720) and abs(info.duration - 4) < 0.3 and info.codec == "h264"
     assert job.assets.get(variant="thumbnail").file.name.endswith("thumbnail.webp")
-    assert Image.open(job.assets.get(variant="thumbnail").file.path).format == "WEBP"
-    assert Image.open(job.assets.get(variant="spritesheet").file.path).format == "JPEG"
+    assert Image.open(job.assets.get(variant="thumbnail").file.open("rb")).format == "WEBP"
+    assert Image.open(job.assets.get(variant="spritesheet").file.open("rb")).format == "JPEG"
     assert_assets_match_emulator(job, sora)
     assert_no_partial_files()
     assert sora.stats()["jobs_created"] == 1
@@ -60,7 +60,7 @@ def test_reference_image_of_another_size_is_fitted(sora):
     assert job.reference_image.size == "640x640"
     [job] = settle([job])
     assert job.status == JobStatus.COMPLETED, job.error_message
-    first = Image.open(job.assets.get(variant="thumbnail").file.path).convert("RGB")
+    first = Image.open(job.assets.get(variant="thumbnail").file.open("rb")).convert("RGB")
     assert first.size == (720, 1280)
     assert sora.stats()["jobs_created"] == 1
 
@@ -82,11 +82,11 @@ def test_remix_edit_and_extend_make_linked_children(sora):
 
 def test_delete_removes_remote_and_local(sora):
     [job] = settle([services.create_video("A paper boat on a puddle")])
-    paths = [a.file.path for a in job.assets.all()]
+    names = [a.file.name for a in job.assets.all()]
     services.delete(job)
     job.refresh_from_db()
     assert job.status == JobStatus.DELETED and not job.assets.exists()
-    assert not any(__import__("os").path.exists(p) for p in paths)
+    assert not any(storage.get_storage().exists(name) for name in names)
     assert sora.stats()["requests"]["delete"] == 1
     assert job.remote_id not in {j["id"] for j in sora.client().videos.list().data}
 

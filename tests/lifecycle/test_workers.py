@@ -78,11 +78,22 @@ def cluster_env(emu, tmp_path, database_url: str, **options) -> tuple[dict, dict
     return env, cfg
 
 
+def test_database_url() -> str:
+    """The URL of the database this test uses, for processes the test starts."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
 @pytest.fixture
-def sqlite_cluster(emu, settings, tmp_path):
-    if connection.vendor != "sqlite":
-        pytest.skip("this variant shares the SQLite test database file")
-    env, cfg = cluster_env(emu, tmp_path, f"sqlite:///{connection.settings_dict['NAME']}")
+def cluster(emu, settings, tmp_path):
+    """qclusters sharing this test's database (SQLite file or PostgreSQL) and settings."""
+    env, cfg = cluster_env(emu, tmp_path, test_database_url())
     settings.MEDIA_ROOT = env["DJANGO_MEDIA_ROOT"]
     settings.SORA_VIDEOS = cfg
     clusters: list[Cluster] = []
@@ -117,15 +128,15 @@ def kick_sweep() -> None:
     async_task("videos.tasks.sweep")
 
 
-def test_worker_killed_mid_submit_still_completes_once(emu, sqlite_cluster):
+def test_worker_killed_mid_submit_still_completes_once(emu, cluster):
     emu.set_faults([{"endpoint": "create", "fault": "slow", "delay": 2.0, "times": 1}])
-    first = sqlite_cluster()
+    first = cluster()
     job = services.create_video("A heron standing in fog", size="1280x720")
     wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status=JobStatus.SUBMITTING).exists(), 30,
              "the claim", first)
     wait_for(lambda: emu.stats()["requests"]["create"] == 1, 10, "the create request to be in flight", first)
     first.kill()
-    second = sqlite_cluster()
+    second = cluster()
     kick_sweep()
     job = wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status__in=JobStatus.final() + (
         JobStatus.NEEDS_ATTENTION,)).first(), 60, "the job to finish", second)
@@ -135,15 +146,15 @@ def test_worker_killed_mid_submit_still_completes_once(emu, sqlite_cluster):
     assert_no_partial_files()
 
 
-def test_worker_killed_mid_download_still_completes_once(emu, sqlite_cluster):
+def test_worker_killed_mid_download_still_completes_once(emu, cluster):
     emu.set_faults([{"endpoint": "content", "fault": "slow", "delay": 3.0, "times": 1}])
-    first = sqlite_cluster()
+    first = cluster()
     job = services.create_video("A heron standing in fog", size="1280x720")
     wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status=JobStatus.DOWNLOADING,
                                              download_heartbeat_at__isnull=False).exists(), 30, "the download", first)
     wait_for(lambda: emu.stats()["requests"]["content"] >= 1, 10, "the content request", first)
     first.kill()
-    second = sqlite_cluster()
+    second = cluster()
     kick_sweep()
     job = wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status__in=JobStatus.final() + (
         JobStatus.NEEDS_ATTENTION,)).first(), 60, "the job to finish", second)

@@ -110,8 +110,13 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
-    # Tests use a file, not memory, so the worker and site processes they start share it.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("SORA_TEST_DB", str(VAR_DIR / "test-db.sqlite3"))}
+    # Tests use a file, not memory, so the worker and site processes they start share it;
+    # one per test run, so runs side by side never share a database.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SORA_TEST_DB") or str(Path(tempfile.gettempdir()) / f"sora-test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -309,7 +309,12 @@ def sweep_once(provider: Provider) -> float | None:
 
 
 def sweep(provider_name: str | None = None, *, duration: float | None = None) -> dict[str, str]:
-    """Work every provider's unfinished jobs until idle or ``duration`` seconds passed."""
+    """Work every provider's unfinished jobs until idle or ``duration`` seconds passed.
+
+    A sweep that runs out of time with work left queues its successor, so tracking never
+    waits for the minute schedule (that schedule only restarts the chain after a crash).
+    ``duration`` 0 makes a single pass with no successor.
+    """
     duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
     names = [provider_name] if provider_name else list(conf.providers())
     holder = uuid.uuid4().hex
@@ -341,6 +346,9 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
         for name in held:
             _release(f"sweep:{name}", holder)
             report.setdefault(name, "handed over")
+    if duration > 0:
+        for name in held:
+            kick(name)
     return report
 
 

@@ -133,14 +133,16 @@ def _derive(job: VideoJob, video: Fetched, variant: str) -> Fetched:
 
 
 def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str) -> Fetched:
-    """The provider's preview when it serves a real one, else one derived from the MP4."""
+    """The provider's preview when it serves a real one, else one derived from the MP4.
+
+    Previews can always be made from the video, so a preview that fails to download never
+    costs the whole download another attempt: it is derived instead (marked ``derived``).
+    """
     if provider.serves_variant(variant):
         try:
             fetched = fetch(provider, job, variant)
-        except ProviderError as exc:
-            if exc.status_code not in (400, 404, 415, 422):
-                raise
-            log.info("%s of job %s not served (%s); deriving it", variant, job.pk, exc)
+        except (ProviderError, DownloadError) as exc:
+            log.info("%s of job %s not downloaded (%s); deriving it from the video", variant, job.pk, exc)
         else:
             try:
                 fetched.width, fetched.height = media.check_image_file(fetched.path, IMAGE_FORMAT[variant])

@@ -163,8 +163,11 @@ def _explain(exc: ProviderError, provider: Provider) -> str:
     return f"{provider.config.display_name} refused the request ({exc}). Fix the input and re-submit."
 
 
+NO_ANSWER = "no_answer"  # the create may have reached the provider: only its list can tell
+UNVERIFIED = "create_unverified"  # the provider answered with an error, but its list could not be read
+
+
 def _handle_error(job: VideoJob, provider: Provider, exc: ProviderError) -> None:
-    now = timezone.now()
     if not exc.retryable:
         job.transition(
             JobStatus.FAILED,
@@ -179,29 +182,34 @@ def _handle_error(job: VideoJob, provider: Provider, exc: ProviderError) -> None
             return
         if exc.ambiguous or found is None:
             job.update_fields(
-                error_code="no_answer",
+                error_code=NO_ANSWER if exc.ambiguous else UNVERIFIED,
                 error_message=f"No clear answer to the create request ({exc}); the provider's list is checked "
                 "again before anything else is sent.",
             )
             return
+    _retry_later(job, provider, str(exc), exc.retry_after, (exc.code or f"http_{exc.status_code or 'error'}"))
+
+
+def _retry_later(job: VideoJob, provider: Provider, reason: str, retry_after: float | None, code: str) -> None:
+    """Back to ``pending`` with backoff (the provider certainly made nothing), or fail after too many tries."""
     attempts = job.submit_attempts
     if attempts >= conf.get("SUBMIT_MAX_ATTEMPTS"):
         job.transition(
             JobStatus.FAILED,
             expect=(JobStatus.SUBMITTING,),
-            error_code=(exc.code or f"http_{exc.status_code or 'error'}")[:100],
-            error_message=f"{provider.config.display_name} kept failing ({exc}) after {attempts} attempts. "
+            error_code=code[:100],
+            error_message=f"{provider.config.display_name} kept failing ({reason}) after {attempts} attempts. "
             "Re-submit later.",
         )
         return
-    delay = _backoff(attempts, exc.retry_after)
+    delay = _backoff(attempts, retry_after)
     job.transition(
         JobStatus.PENDING,
         expect=(JobStatus.SUBMITTING,),
-        not_before=now + dt.timedelta(seconds=delay),
-        error_code=(exc.code or f"http_{exc.status_code or 'error'}")[:100],
-        error_message=f"Attempt {attempts} failed ({exc}); retrying in {delay:.0f} s.",
-        message=f"retry in {delay:.0f} s after: {exc}",
+        not_before=timezone.now() + dt.timedelta(seconds=delay),
+        error_code=code[:100],
+        error_message=f"Attempt {attempts} failed ({reason}); retrying in {delay:.0f} s.",
+        message=f"retry in {delay:.0f} s after: {reason}",
     )
 
 
@@ -281,8 +289,13 @@ def recover_stale(provider: Provider) -> int:
     handled = 0
     for job in stale:
         handled += 1
-        if reconcile(job, provider) is not False:
+        found = reconcile(job, provider)
+        if found is not False:
             continue  # adopted, or the list could not be read: look again next sweep
+        if job.error_code == UNVERIFIED:
+            # the provider answered with an error and its list confirms it made nothing
+            _retry_later(job, provider, job.error_message, None, "create_refused")
+            continue
         job.transition(
             JobStatus.NEEDS_ATTENTION,
             expect=(JobStatus.SUBMITTING,),

@@ -65,7 +65,7 @@ class Cluster:
 
 
 def cluster_env(emu, tmp_path, database_url: str, **options) -> tuple[dict, dict]:
-    cfg = sora_settings(emu, SWEEP_DURATION=5.0, **options)
+    cfg = sora_settings(emu, **{"SWEEP_DURATION": 5.0, **options})
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

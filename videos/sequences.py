@@ -498,6 +498,38 @@ def replace_shot(
     return get_shot(sequence, position)
 
 
+# --- deleting ------------------------------------------------------------------------------
+def delete(sequence: Sequence, *, user: Any = None) -> list[int]:
+    """Delete a sequence: its stitched files and its rows (shots, assets); the ids of the kept jobs.
+
+    The shots' jobs are kept: each is a video of its own (in the gallery, billed, maybe
+    remixed), so delete them from the job list if they should go too. Refused while a
+    worker holds a live stitching claim; the delete is conditional on that, so a stitch
+    can never start on a sequence being deleted.
+    """
+    stale = timezone.now() - dt.timedelta(seconds=STITCH_STALE)
+    stitching = Q(status=SequenceStatus.STITCHING, stitch_started_at__gte=stale)
+    jobs = [pk for pk in sequence.shots.order_by("position").values_list("job_id", flat=True) if pk]
+    keys = set(sequence.assets.values_list("file", flat=True))
+    keys |= {storage.sequence_key(sequence.uuid, variant) for variant in storage.EXTENSIONS}
+    with transaction.atomic():
+        deleted, _ = Sequence.objects.filter(pk=sequence.pk).exclude(stitching).delete()
+    if not deleted:
+        if Sequence.objects.filter(pk=sequence.pk).exists():
+            raise JobStateError(
+                f"Sequence {sequence.pk} is being stitched right now; delete it once the stitch is done."
+            )
+        return jobs  # already gone
+    for key in sorted(keys):
+        try:
+            storage.delete_key(key)
+        except Exception:  # the rows are gone; a file left behind is only wasted space
+            log.warning("could not delete %s of sequence %s", key, sequence.pk, exc_info=True)
+    log.info("sequence %s deleted%s; its %d jobs are kept", sequence.pk,
+             f" by {user}" if getattr(user, "pk", None) else "", len(jobs))
+    return jobs
+
+
 # --- waiting -------------------------------------------------------------------------------
 def wait(
     sequence: Sequence,

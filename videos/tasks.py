@@ -29,11 +29,12 @@ def download_job(job_id: int) -> None:
     download(job_id)
 
 
-def stitch_sequence(sequence_id: int) -> None:
-    """Join a sequence's shots once all are stored (queued by the ``job_stored`` signal)."""
+def stitch_sequence(sequence_id: int, force: bool = False) -> None:
+    """Join a sequence's shots once all are stored (queued by the ``job_stored`` signal;
+    ``force`` stitches a current sequence again, as the admin's "Stitch again" asks)."""
     from .sequences import stitch
 
-    stitch(sequence_id)
+    stitch(sequence_id, force=force)
 
 
 def sweep(provider_name: str | None = None) -> dict[str, str]:

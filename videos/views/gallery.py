@@ -19,7 +19,7 @@ from .. import conf
 from ..context_processors import sora as sora_context
 from ..exceptions import SoraVideosError
 from ..filters import GalleryFilterForm, keyset_page
-from ..models import JobStatus, VideoAsset, VideoJob
+from ..models import JobStatus, SequenceShot, VideoAsset, VideoJob
 from .access import gallery_access
 from .lineage import lineage
 
@@ -129,6 +129,7 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "admin": admin_links(request, job),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),
+        "shot_of": list(SequenceShot.objects.filter(job=job).select_related("sequence").order_by("sequence_id")),
     }
     return render_page(request, "videos/detail.html", context)
 

@@ -25,7 +25,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from ..models import ReferenceImage, VideoAsset
+from ..models import ReferenceImage, SequenceAsset, VideoAsset
 from ..storage import EXTENSIONS
 from .access import gallery_access
 
@@ -207,6 +207,21 @@ def asset(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 @gallery_access
+def sequence_asset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A stitched sequence's file (video, thumbnail, spritesheet); same access, Range and S3 rules as ``asset``."""
+    item = get_object_or_404(SequenceAsset.objects.select_related("sequence"), pk=pk)
+    sequence = item.sequence
+    ext = EXTENSIONS.get(item.variant) or os.path.splitext(item.file.name)[1].lstrip(".") or "bin"
+    suffix = "" if item.variant == "video" else f"-{item.variant}"
+    filename = _nice_name(sequence.title or "sequence", f"{str(sequence.uuid)[:8]}{suffix}", ext)
+    return serve_file(
+        request, item.file, content_type=item.content_type or "application/octet-stream",
+        etag=item.sha256 or None, filename=filename, download=_wants_download(request),
+    )
+
+
+@require_safe
+@gallery_access
 def reference_image(request: HttpRequest, pk: int) -> HttpResponse:
     """An uploaded first-frame image."""
     ref = get_object_or_404(ReferenceImage, pk=pk)
@@ -223,4 +238,4 @@ def _wants_download(request: HttpRequest) -> bool:
     return request.GET.get("download", "").lower() in {"1", "true", "yes"}
 
 
-__all__ = ["asset", "reference_image", "parse_range", "serve_file"]
+__all__ = ["asset", "reference_image", "sequence_asset", "parse_range", "serve_file"]

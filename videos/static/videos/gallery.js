@@ -205,5 +205,5 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 
-  window.SoraGallery = { detectGrid: detectGrid };
+  window.SoraGallery = { detectGrid: detectGrid, setupScrub: setupScrub };
 })();

@@ -1,0 +1,331 @@
+"""Sequences in the gallery: a grid of multi-shot sequences, one page per sequence, live progress.
+
+Same access rule as the rest of the gallery (``videos.view_videojob``). Every page runs a
+fixed number of queries whatever the number of sequences or shots: the grid is one
+keyset-paginated query plus two prefetches (stitched files; shots with their jobs), the
+detail page four (the sequence, its files, its shots with their jobs, the shots' files).
+The JSON endpoints never call the provider; like the job endpoints they only nudge the
+sweep (:func:`videos.views.status.nudge`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+from typing import Any, Iterable
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_safe
+
+from .. import conf
+from ..exceptions import SoraVideosError
+from ..filters import MAX_SEARCH, PAGE_SIZE, OwnerField, keyset_page
+from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
+from ..sequences import BAD, SequenceProgress, progress
+from .access import gallery_access, json_access
+from .gallery import provider_labels, render_page
+from .status import MAX_IDS, nudge
+
+#: The states in which a sequence still moves on its own (shots rendering, or stitching).
+ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
+VARIANTS = ("video", "thumbnail", "spritesheet")
+
+
+class SequenceFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search titles and shot prompts", required=False, max_length=MAX_SEARCH, strip=True,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search sequences…", "autocomplete": "off"}),
+    )
+    status = forms.ChoiceField(label="Status", required=False)
+    owner = OwnerField(label="Owner", required=False, queryset=None, empty_label="Anyone")
+
+    FILTER_FIELDS = ("q", "status", "owner")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", "Any status")] + list(SequenceStatus.choices)
+        user_model = get_user_model()
+        self.fields["owner"].queryset = user_model._default_manager.filter(is_active=True).order_by(
+            user_model.USERNAME_FIELD
+        )
+
+    @property
+    def active_filters(self) -> int:
+        if not self.is_bound or not self.is_valid():
+            return 0
+        return sum(1 for name in self.FILTER_FIELDS if self.cleaned_data.get(name) not in (None, ""))
+
+    def apply(self, qs: QuerySet) -> QuerySet:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        for word in (data.get("q") or "").split()[:8]:
+            in_shot = SequenceShot.objects.filter(sequence=OuterRef("pk"), prompt_text__icontains=word)
+            qs = qs.filter(Q(title__icontains=word) | Exists(in_shot))
+        if data.get("status"):
+            qs = qs.filter(status=data["status"])
+        if data.get("owner"):
+            qs = qs.filter(owner=data["owner"])
+        return qs
+
+    def querystring(self, **extra: Any) -> str:
+        from urllib.parse import urlencode
+
+        params = [(name, str(self.data.get(name))) for name in self.FILTER_FIELDS
+                  if self.is_bound and self.data.get(name) and name not in self.errors]
+        params += [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
+        return urlencode(params)
+
+
+# --- loading ---------------------------------------------------------------------------------
+def _shots_prefetch(*, with_files: bool = False) -> Prefetch:
+    shots = SequenceShot.objects.select_related("job").defer("job__remote_payload").order_by("position")
+    if with_files:
+        shots = shots.select_related("reference_image").prefetch_related(
+            Prefetch("job__assets", VideoAsset.objects.order_by()))
+    return Prefetch("shots", shots)
+
+
+def list_queryset() -> QuerySet:
+    return Sequence.objects.select_related("owner").prefetch_related(
+        Prefetch("assets", SequenceAsset.objects.order_by()), _shots_prefetch())
+
+
+def decorate(items: Iterable[Sequence]) -> list[Sequence]:
+    """Give each (prefetched) sequence ``files``, ``shot_list``, ``report`` and display fields."""
+    labels = provider_labels()
+    result = []
+    for sequence in items:
+        shots = list(sequence.shots.all())
+        report = progress(sequence, shots)
+        sequence.files = {a.variant: a for a in sequence.assets.all()}  # type: ignore[attr-defined]
+        sequence.shot_list = shots  # type: ignore[attr-defined]
+        sequence.report = report  # type: ignore[attr-defined]
+        sequence.label = status_label(sequence, report)  # type: ignore[attr-defined]
+        sequence.active = sequence.status in ACTIVE  # type: ignore[attr-defined]
+        sequence.requested_seconds = sum(s.seconds for s in shots)  # type: ignore[attr-defined]
+        sequence.provider_label = labels.get(sequence.provider, sequence.provider)  # type: ignore[attr-defined]
+        result.append(sequence)
+    return result
+
+
+def moving(sequence: Sequence, report: SequenceProgress) -> bool:
+    """Something is still under way: the sequence renders or stitches, or a shot is still rendering
+    (one shot can fail while another is still being made)."""
+    return sequence.status in ACTIVE or any(s.status in JobStatus.active() for s in report.shots)
+
+
+def status_label(sequence: Sequence, report: SequenceProgress) -> str:
+    total = len(report.shots)
+    if sequence.status == SequenceStatus.RENDERING:
+        if total and report.done == total:
+            return "Waiting to stitch"
+        return f"Rendering shots ({report.done} of {total} done)"
+    if sequence.status == SequenceStatus.COMPLETED and not sequence.is_current:
+        return "Shots changed; waiting to stitch again"
+    return sequence.get_status_display()
+
+
+def stale_note(sequence: Sequence) -> str:
+    """Why the stored stitch is not the shots as they are now ("" when it is)."""
+    if sequence.is_current:
+        return ""
+    if sequence.stitched_revision != sequence.revision:
+        return ("This is the previous stitch: a shot changed since, and the sequence is stitched again once every "
+                "shot is done.")
+    if sequence.status == SequenceStatus.STITCHING:
+        return "This is the previous stitch; the sequence is being stitched again."
+    return "This is the previous stitch; the last attempt to stitch again did not finish."
+
+
+def problem(sequence: Sequence, report: SequenceProgress) -> str:
+    """What went wrong, in words for the gallery (the operator's commands stay in the admin)."""
+    if sequence.status == SequenceStatus.FAILED:
+        return sequence.error_message.split(". Stitch again with:")[0] or "Stitching failed."
+    if sequence.status == SequenceStatus.NEEDS_ATTENTION:
+        bad = report.failed
+        which = ", ".join(str(s.position) for s in bad) or "?"
+        return (f"Shot{'s' if len(bad) > 1 else ''} {which} did not render. An operator can retry or replace "
+                f"{'them' if len(bad) > 1 else 'it'} in the admin; the other shots are kept.")
+    return ""
+
+
+def shot_label(status: str) -> str:
+    if status == "missing":
+        return "No job"
+    try:
+        return JobStatus(status).label
+    except ValueError:
+        return status
+
+
+def shot_payload(state: Any) -> dict[str, Any]:
+    job = state.job
+    visible = job is not None and job.status not in (JobStatus.DELETED, JobStatus.DRAFT)
+    return {
+        "position": state.position,
+        "status": state.status,
+        "status_label": shot_label(state.status),
+        "progress": state.progress,
+        "active": state.status in JobStatus.active(),
+        "error": state.error if (state.status in BAD or state.status == "missing") else "",
+        "job": str(job.uuid) if job else None,
+        "url": reverse("videos:detail", args=[job.uuid]) if visible else None,
+    }
+
+
+def payload(sequence: Sequence, *, shots: bool = True) -> dict[str, Any]:
+    report: SequenceProgress = sequence.report  # type: ignore[attr-defined]
+    active = sequence.status in ACTIVE
+    bad = len(report.failed)
+    data: dict[str, Any] = {
+        "id": str(sequence.uuid),
+        "status": sequence.status,
+        "status_label": sequence.label,  # type: ignore[attr-defined]
+        "progress": report.percent,
+        "current": sequence.is_current,
+        "active": active,  # the sequence itself moves on (rendering or stitching)
+        "watch": moving(sequence, report),  # worth polling: that, or a shot still rendering
+        "done": not active,
+        "shots_done": report.done,
+        "shots_total": len(report.shots),
+        "duration": sequence.duration,
+        "error": problem(sequence, report),
+        # changes when the page must be drawn again (a shot finished or failed, a stitch landed)
+        "version": f"{sequence.status}|{sequence.revision}|{sequence.stitched_revision}|{report.done}|{bad}",
+        "url": reverse("videos:sequence_detail", args=[sequence.uuid]),
+    }
+    if shots:
+        data["shots"] = [shot_payload(state) for state in report.shots]
+    return data
+
+
+# --- pages -----------------------------------------------------------------------------------
+@require_safe
+@gallery_access
+def sequence_list(request: HttpRequest) -> HttpResponse:
+    form = SequenceFilterForm(request.GET or None)
+    if form.is_bound:
+        form.is_valid()
+    qs = form.apply(list_queryset())
+    page = keyset_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""),
+                       size=PAGE_SIZE)
+    items = decorate(page.items)
+    context = {
+        "form": form,
+        "page": page,
+        "sequences": items,
+        "next_url": f"?{form.querystring(after=page.next_cursor)}" if page.has_next else "",
+        "prev_url": f"?{form.querystring(before=page.prev_cursor)}" if page.has_prev else "",
+        "first_url": f"?{form.querystring()}" if not page.first else "",
+        "clear_url": reverse("videos:sequences") if form.active_filters else "",
+        "in_flight": any(s.active for s in items),  # type: ignore[attr-defined]
+    }
+    return render_page(request, "videos/sequences.html", context)
+
+
+def admin_links(request: HttpRequest, sequence: Sequence) -> dict[str, str]:
+    """The admin's sequence page for staff who may operate it (empty without an admin)."""
+    user = request.user
+    links: dict[str, str] = {}
+    if not getattr(user, "is_staff", False):
+        return links
+    try:
+        if user.has_perm("videos.change_videojob") or user.has_perm("videos.submit_videojob"):
+            links["change"] = reverse("admin:videos_sequence_change", args=[sequence.pk])
+        if user.has_perm("videos.delete_videojob"):
+            links["delete"] = reverse("admin:videos_sequence_delete", args=[sequence.pk])
+    except NoReverseMatch:
+        return {}
+    return links
+
+
+@require_safe
+@gallery_access
+def sequence_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
+    sequence = (
+        Sequence.objects.select_related("owner")
+        .prefetch_related(Prefetch("assets", SequenceAsset.objects.order_by()), _shots_prefetch(with_files=True))
+        .filter(uuid=uuid).first()
+    )
+    if sequence is None:
+        raise Http404("No such sequence (it may have been deleted).")
+    [sequence] = decorate([sequence])
+    report: SequenceProgress = sequence.report  # type: ignore[attr-defined]
+    rows = []
+    for shot, state in zip(sequence.shot_list, report.shots):  # type: ignore[attr-defined]
+        files = {a.variant: a for a in shot.job.assets.all()} if shot.job else {}
+        rows.append({"shot": shot, "state": state, "files": files, **shot_payload(state)})
+    files = sequence.files  # type: ignore[attr-defined]
+    shots = sequence.shot_list  # type: ignore[attr-defined]
+    try:
+        currency = conf.get("CURRENCY")
+    except SoraVideosError:
+        currency = ""
+    context = {
+        "sequence": sequence,
+        "report": report,
+        "rows": rows,
+        "video": files.get("video"),
+        "thumbnail": files.get("thumbnail"),
+        "downloads": [files[v] for v in VARIANTS if v in files],
+        "stale": stale_note(sequence) if "video" in files else "",
+        "version": payload(sequence, shots=False)["version"],
+        "problem": problem(sequence, report),
+        "estimated_cost": sum((s.job.estimated_cost for s in shots if s.job), 0),
+        "currency": currency,
+        "admin": admin_links(request, sequence),
+        "active": sequence.status in ACTIVE,
+        "watch": moving(sequence, report),
+    }
+    return render_page(request, "videos/sequence_detail.html", context)
+
+
+# --- JSON ------------------------------------------------------------------------------------
+def _shot_jobs(items: Iterable[Sequence]) -> list[Any]:
+    return [s.job for seq in items for s in seq.shot_list if s.job is not None]  # type: ignore[attr-defined]
+
+
+@require_safe
+@json_access
+def sequence_status(request: HttpRequest, uuid: uuidlib.UUID) -> JsonResponse:
+    sequence = list_queryset().filter(uuid=uuid).first()
+    if sequence is None:
+        return JsonResponse({"error": "No such sequence (it may have been deleted)."}, status=404)
+    [sequence] = decorate([sequence])
+    nudge(_shot_jobs([sequence]))
+    return JsonResponse({**payload(sequence), "poll_after": 2.0})
+
+
+@require_safe
+@json_access
+def sequences_status(request: HttpRequest) -> JsonResponse:
+    """Many sequences at once: ``?ids=<uuid>,<uuid>``; ``&cards=1`` adds the card HTML of finished ones."""
+    raw = [part.strip() for part in request.GET.get("ids", "").split(",") if part.strip()]
+    if not raw:
+        return JsonResponse({"error": "Pass the sequence ids to watch: ?ids=<uuid>,<uuid>."}, status=400)
+    if len(raw) > MAX_IDS:
+        return JsonResponse({"error": f"At most {MAX_IDS} ids per request; got {len(raw)}."}, status=400)
+    ids = []
+    for value in raw:
+        try:
+            ids.append(uuidlib.UUID(value))
+        except ValueError:
+            return JsonResponse({"error": f"{value[:40]!r} is not a sequence id."}, status=400)
+    items = decorate(list_queryset().filter(uuid__in=ids))
+    nudge(_shot_jobs(items))
+    with_cards = request.GET.get("cards") == "1"
+    result: dict[str, Any] = {}
+    for sequence in items:
+        item = payload(sequence, shots=False)
+        if with_cards and sequence.status not in ACTIVE:
+            item["html"] = render_to_string("videos/_sequence_card.html", {"sequence": sequence}, request=request)
+        result[str(sequence.uuid)] = item
+    missing = [str(i) for i in ids if str(i) not in result]
+    return JsonResponse({"sequences": result, "missing": missing, "poll_after": 2.0,
+                         "at": dt.datetime.now(dt.timezone.utc).isoformat()})
+
+
+__all__ = ["sequence_list", "sequence_detail", "sequence_status", "sequences_status"]

@@ -1,21 +1,25 @@
 """The operators' studio: every prompt, image, job, file and webhook of the videos app.
 
 Jobs are created on the Generate page (the job "add" view) and changed only through
-actions, which all go through :mod:`videos.services`.
+actions, which all go through :mod:`videos.services`; multi-shot sequences likewise on the
+Generate sequence page, through :mod:`videos.sequences`.
 """
 from django.contrib import admin
 
-from ..models import Prompt, ReferenceImage, VideoAsset, VideoJob, WebhookEvent
+from ..models import Prompt, ReferenceImage, Sequence, VideoAsset, VideoJob, WebhookEvent
 from .assets import VideoAssetAdmin
 from .images import ReferenceImageAdmin
 from .jobs import VideoJobAdmin
 from .prompts import PromptAdmin
+from .sequences import SequenceAdmin
 from .webhooks import WebhookEventAdmin
 
 admin.site.register(VideoJob, VideoJobAdmin)
+admin.site.register(Sequence, SequenceAdmin)
 admin.site.register(Prompt, PromptAdmin)
 admin.site.register(ReferenceImage, ReferenceImageAdmin)
 admin.site.register(VideoAsset, VideoAssetAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 
-__all__ = ["PromptAdmin", "ReferenceImageAdmin", "VideoAssetAdmin", "VideoJobAdmin", "WebhookEventAdmin"]
+__all__ = ["PromptAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin", "VideoJobAdmin",
+           "WebhookEventAdmin"]

@@ -21,7 +21,7 @@ from django.utils.html import format_html
 
 from .. import budgets, conf, services
 from ..exceptions import InvalidRequest, SoraVideosError
-from ..models import AssetVariant, JobKind, JobStatus, ReferenceImage, VideoAsset, VideoJob
+from ..models import AssetVariant, JobKind, JobStatus, ReferenceImage, SequenceShot, VideoAsset, VideoJob
 from . import actions
 from .common import (
     RETURN_FIELD,
@@ -396,6 +396,7 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
             "provider": config,
             "emulator": bool(config and config.emulator),
             "children": list(job.children.all()),
+            "shot_of": list(SequenceShot.objects.filter(job=job).select_related("sequence").order_by("sequence_id")),
             "reference_url": reference_image_url(job.reference_image),
             "reference_fit_url": fit_url,
             "live": self.live_context(request, job, config),

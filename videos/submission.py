@@ -62,12 +62,16 @@ def claim(job: VideoJob, provider: Provider) -> bool:
                 not_before=now + dt.timedelta(seconds=wait), error_message=reason, updated_at=now
             )
             return False
+        # Every attempt starts with a clean marker: a verdict about an earlier attempt (such as
+        # UNVERIFIED) must never decide what happens to this one if its worker dies.
         return job.transition(
             JobStatus.SUBMITTING,
             expect=(JobStatus.PENDING,),
             submit_started_at=now,
             submit_attempts=job.submit_attempts + 1,
             not_before=None,
+            error_code="",
+            error_message="",
         )
 
 
@@ -79,11 +83,14 @@ def submit(job_id: int) -> None:
     if job.not_before and job.not_before > timezone.now():
         return  # the sweep comes back when it is due
     provider = get_provider(job.provider)
+    reference = _reference(job)  # prepared before the claim: after it, only the request remains
     if not claim(job, provider):
         kick(provider.name)
         return
+    if not _still_ours(job):
+        return  # this worker stalled past the grace period and the sweep took the job over
     try:
-        video = _create(job, provider)
+        video = _create(job, provider, reference)
     except ProviderError as exc:
         _handle_error(job, provider, exc)
     except Exception as exc:  # a bug on our side: the request may or may not have gone out
@@ -105,7 +112,14 @@ def _reference(job: VideoJob) -> ReferenceUpload | None:
     return ReferenceUpload(filename=f"reference.{ext}", content=fitted, content_type=content_type)
 
 
-def _create(job: VideoJob, provider: Provider) -> RemoteVideo:
+def _still_ours(job: VideoJob) -> bool:
+    """A fence right before sending: the claim this worker made is still the current one."""
+    return VideoJob.objects.filter(
+        pk=job.pk, status=JobStatus.SUBMITTING, submit_started_at=job.submit_started_at
+    ).exists()
+
+
+def _create(job: VideoJob, provider: Provider, reference: ReferenceUpload | None) -> RemoteVideo:
     timeout = float(conf.get("SUBMIT_TIMEOUT"))
     if job.kind == JobKind.CREATE:
         return provider.create(
@@ -113,7 +127,7 @@ def _create(job: VideoJob, provider: Provider) -> RemoteVideo:
             model=job.model,
             size=job.size,
             seconds=job.seconds,
-            reference=_reference(job),
+            reference=reference,
             extra=job.extra_params or None,
             timeout=timeout,
         )

@@ -134,7 +134,17 @@ def test_two_hundred_jobs_through_random_faults_and_killed_workers(emulators, se
     remote = {j["id"] for j in emu.jobs()}
     local = [j.remote_id for j in jobs if j.remote_id]
     assert len(local) == len(set(local))
-    assert remote == set(local), f"orphans at the provider: {remote - set(local)}"
+    orphans = remote - set(local)
+    if orphans:
+        by_id = {j["id"]: j for j in emu.jobs()}
+        for orphan in orphans:
+            twin = VideoJob.objects.filter(prompt_text=by_id[orphan]["prompt"]).first()
+            history = list(twin.events.values_list("at", "from_status", "to_status", "message")) if twin else []
+            print(f"orphan {orphan} created_at={by_id[orphan]['created_at']} prompt={by_id[orphan]['prompt']!r}; "
+                  f"local job {twin and twin.pk} remote={twin and twin.remote_id} attempts={twin and twin.submit_attempts}")
+            for row in history:
+                print("   ", row)
+    assert remote == set(local), f"orphans at the provider: {orphans}"
     assert emu.stats()["jobs_created"] == len(local)
     assert outcomes.get(JobStatus.COMPLETED, 0) >= JOBS * 0.8
     assert_no_partial_files()

@@ -385,8 +385,9 @@ def stitch(sequence_id: int, *, force: bool = False) -> Sequence | None:
             width, height = media.check_image_file(tmp.name, "WEBP" if variant == "thumbnail" else "JPEG")
             files[variant] = (tmp.name, {"width": width, "height": height, "duration": None})
         hashes = {variant: _sha256(path) for variant, (path, _) in files.items()}
-        keys = {variant: storage.store_file(storage.sequence_key(sequence.uuid, variant), path)
+        keys = {variant: storage.store_file(storage.sequence_key(sequence.uuid, variant, revision), path)
                 for variant, (path, _) in files.items()}
+        previous = set(sequence.assets.values_list("file", flat=True))
         now = timezone.now()
         with transaction.atomic():
             won = Sequence.objects.filter(
@@ -403,6 +404,11 @@ def stitch(sequence_id: int, *, force: bool = False) -> Sequence | None:
                     )
         if not won:
             log.info("stitch of sequence %s (revision %s) superseded; not recorded", sequence.pk, revision)
+            previous = set()
+        for stale_key in (previous | set(keys.values())) - set(
+            SequenceAsset.objects.filter(sequence_id=sequence.pk).values_list("file", flat=True)
+        ):
+            storage.delete_key(stale_key)  # a superseded stitch's files, or the previous revision's
     except Exception as exc:
         expected_kind = isinstance(exc, (media.MediaError, OSError))
         if not expected_kind:
@@ -511,7 +517,6 @@ def delete(sequence: Sequence, *, user: Any = None) -> list[int]:
     stitching = Q(status=SequenceStatus.STITCHING, stitch_started_at__gte=stale)
     jobs = [pk for pk in sequence.shots.order_by("position").values_list("job_id", flat=True) if pk]
     keys = set(sequence.assets.values_list("file", flat=True))
-    keys |= {storage.sequence_key(sequence.uuid, variant) for variant in storage.EXTENSIONS}
     with transaction.atomic():
         deleted, _ = Sequence.objects.filter(pk=sequence.pk).exclude(stitching).delete()
     if not deleted:

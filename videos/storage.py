@@ -58,8 +58,11 @@ def asset_key(job_uuid: uuid.UUID | str, variant: str) -> str:
     return f"{_prefix()}/jobs/{job_uuid}/{variant}.{EXTENSIONS[variant]}"
 
 
-def sequence_key(sequence_uuid: uuid.UUID | str, variant: str) -> str:
-    return f"{_prefix()}/sequences/{sequence_uuid}/{variant}.{EXTENSIONS[variant]}"
+def sequence_key(sequence_uuid: uuid.UUID | str, variant: str, revision: int | None = None) -> str:
+    """A stitch's key; each revision of the shots gets its own, so a superseded stitch never
+    overwrites the current one."""
+    folder = f"{_prefix()}/sequences/{sequence_uuid}" + (f"/r{revision}" if revision is not None else "")
+    return f"{folder}/{variant}.{EXTENSIONS[variant]}"
 
 
 def asset_upload_to(instance: Any, filename: str) -> str:

@@ -54,7 +54,7 @@ def test_three_shots_through_the_queue_stitch_to_the_summed_duration(site, tmp_p
     assert sequence.duration == pytest.approx(summed, abs=0.1)
     assets = {a.variant: a for a in sequence.assets.all()}
     assert set(assets) == {"video", "thumbnail", "spritesheet"}
-    assert assets["video"].file.name == f"sora/sequences/{sequence.uuid}/video.mp4"
+    assert assets["video"].file.name == f"sora/sequences/{sequence.uuid}/r{sequence.revision}/video.mp4"
     assert media.sniff(assets["thumbnail"].file.path) == "webp"
     assert media.sniff(assets["spritesheet"].file.path) == "jpeg"
 
@@ -204,6 +204,13 @@ def test_stitch_claims_race_idempotency_and_superseded_stitches(site):
     settle()
     sequence.refresh_from_db()
     assert sequence.is_current and sequence.stitched_revision == 1
+    # each revision has its own keys: the new stitch replaced the old files, never overwrote them in place
+    from videos import storage as store
+
+    names = set(sequence.assets.values_list("file", flat=True))
+    assert all(f"/r1/" in name for name in names)
+    assert all(store.get_storage().exists(name) for name in names)
+    assert not store.get_storage().exists(store.sequence_key(sequence.uuid, "video", 0))
 
 
 def test_validation_happens_before_anything_is_written(site, tmp_path):

@@ -317,6 +317,7 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
     """
     duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
     names = [provider_name] if provider_name else list(conf.providers())
+    Lease.objects.filter(name__in=[f"sweep-queued:{name}" for name in names]).delete()  # kick() may queue again
     holder = uuid.uuid4().hex
     ttl = float(conf.get("SWEEP_LEASE"))
     held = [name for name in names if _acquire(f"sweep:{name}", holder, ttl)]
@@ -339,6 +340,8 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
                     waits.append(wait)
             if not held or time.monotonic() >= deadline:
                 break
+            if any(_work_waiting(name) for name in held):
+                break  # never sleep on a worker other tasks wait for: the successor queues behind them
             time.sleep(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
             for name in held:
                 _acquire(f"sweep:{name}", holder, ttl)
@@ -352,9 +355,31 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
     return report
 
 
+def _work_waiting(provider_name: str) -> bool:
+    """Do tasks wait for a free worker (queued, or jobs of this provider that only a queued task moves on)?"""
+    from django_q.brokers import get_broker
+
+    try:
+        if get_broker().queue_size():
+            return True
+    except Exception:  # a broker that cannot say: judge by the jobs alone
+        pass
+    return VideoJob.objects.filter(provider=provider_name).filter(
+        Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submit task is queued
+        | Q(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True)  # download
+    ).exists()
+
+
 def kick(provider_name: str) -> None:
-    """Start a sweep now unless one already runs (called when work appears)."""
-    if not sweep_lease_held(provider_name):
+    """Queue a sweep unless one runs or is already queued (called when work appears).
+
+    The ``sweep-queued`` lease keeps a burst of kicks (one per submitted job) from queueing
+    a sweep each; the sweep that starts clears it, and it expires after ``SWEEP_LEASE``
+    in case that task was lost.
+    """
+    if sweep_lease_held(provider_name):
+        return
+    if _acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
         from .tasks import enqueue
 
         enqueue("videos.tasks.sweep", provider_name)

@@ -83,6 +83,10 @@ def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
         "CREATES_PER_MINUTE": 1000,
     }
     provider.update(options.pop("provider", {}))
+    if os.environ.get("SORA_TEST_PROFILE") == "production":
+        # downloads for S3 go through the system temp dir: one per test process, so parallel
+        # test processes never see each other's files in flight
+        options.setdefault("TEMP_DIR", os.path.join(tempfile.gettempdir(), f"sora-test-incoming-{os.getpid()}"))
     return {
         "PROVIDERS": {"emu": provider},
         "POLL_INTERVAL": 0.1,

@@ -33,37 +33,33 @@ def _money(amount: Decimal) -> str:
     return f"{amount:.2f} {conf.get('CURRENCY')}"
 
 
+def _check(limit_value: Any, spent: Decimal, cost: Decimal, *, whose: str, budget: str) -> None:
+    limit = Decimal(str(limit_value))
+    if spent + cost <= limit:
+        return
+    left = max(Decimal("0"), limit - spent)
+    raise BudgetExceeded(
+        f"Over budget: {whose} monthly budget is {_money(limit)}, {_money(spent)} is spent or committed, "
+        f"{_money(left)} is left, and this video would cost {_money(cost)}. Choose a shorter or cheaper video, "
+        "or ask an administrator to raise the budget.",
+        budget=budget,
+        remaining=left,
+    )
+
+
 def check_budget(user: Any, cost: Decimal) -> None:
     """Raise :class:`BudgetExceeded` if ``cost`` does not fit in the user's or a group's budget."""
     if user is None or not getattr(user, "is_authenticated", False) or cost <= 0:
         return
     user_budget = conf.get("USER_MONTHLY_BUDGET")
     if user_budget is not None:
-        limit = Decimal(str(user_budget))
-        spent = _committed(Q(requested_by=user))
-        if spent + cost > limit:
-            left = max(Decimal("0"), limit - spent)
-            raise BudgetExceeded(
-                f"Over budget: your monthly budget is {_money(limit)}, {_money(spent)} is spent or committed, "
-                f"{_money(left)} is left, and this video would cost {_money(cost)}. Choose a shorter or cheaper "
-                f"video, or ask an administrator to raise SORA_VIDEOS['USER_MONTHLY_BUDGET'].",
-                budget=f"user:{user.get_username()}",
-                remaining=left,
-            )
+        _check(user_budget, _committed(Q(requested_by=user)), cost,
+               whose="your", budget=f"user:{user.get_username()}")
     group_budgets = conf.get("GROUP_MONTHLY_BUDGETS") or {}
     if group_budgets:
         for group in user.groups.filter(name__in=list(group_budgets)).order_by("name"):
-            limit = Decimal(str(group_budgets[group.name]))
-            spent = _committed(Q(requested_by__groups=group))
-            if spent + cost > limit:
-                left = max(Decimal("0"), limit - spent)
-                raise BudgetExceeded(
-                    f"Over budget: the monthly budget of group {group.name!r} is {_money(limit)}, "
-                    f"{_money(spent)} is spent or committed, {_money(left)} is left, and this video would cost "
-                    f"{_money(cost)}.",
-                    budget=f"group:{group.name}",
-                    remaining=left,
-                )
+            _check(group_budgets[group.name], _committed(Q(requested_by__groups=group)), cost,
+                   whose=f"the group {group.name!r}'s", budget=f"group:{group.name}")
 
 
 def remaining(user: Any) -> Decimal | None:

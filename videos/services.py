@@ -115,42 +115,38 @@ def _source(job: VideoJob, action: str) -> None:
         )
 
 
+def _derived(job: VideoJob, prompt: str, kind: str, user: Any, *, seconds: int | None = None) -> VideoJob:
+    """A child job made from a completed one (remix, edit, extension)."""
+    feature, action = {JobKind.REMIX: ("remix", "remix"), JobKind.EDIT: ("edit", "edit"),
+                       JobKind.EXTEND: ("extend", "extend")}[kind]
+    config = conf.provider(job.provider)
+    check_feature(config, feature, f"{action} videos")
+    _source(job, action)
+    text = check_prompt(prompt)
+    spec = config.model(job.model)
+    if seconds is not None and str(seconds) not in spec.extend_seconds:
+        raise InvalidRequest(
+            f"An extension can add {', '.join(spec.extend_seconds)} seconds, not {seconds}.", field="seconds"
+        )
+    length = job.seconds if seconds is None else int(seconds)
+    return _new_job(user, spec.cost(job.size, length), f"{JobKind(kind).label.lower()} of job {job.pk}",
+                    provider=job.provider, model=job.model, size=job.size, seconds=length, prompt_text=text,
+                    kind=kind, parent=job)
+
+
 def remix(job: VideoJob, prompt: str, *, user: Any = None) -> VideoJob:
     """A new video from a completed one with one focused change described by ``prompt``."""
-    config = conf.provider(job.provider)
-    check_feature(config, "remix", "remix videos")
-    _source(job, "remix")
-    text = check_prompt(prompt)
-    cost = config.model(job.model).cost(job.size, job.seconds)
-    return _new_job(user, cost, f"remix of job {job.pk}", provider=job.provider, model=job.model, size=job.size,
-                    seconds=job.seconds, prompt_text=text, kind=JobKind.REMIX, parent=job)
+    return _derived(job, prompt, JobKind.REMIX, user)
 
 
 def edit(job: VideoJob, prompt: str, *, user: Any = None) -> VideoJob:
     """A new video that edits a completed one as ``prompt`` says."""
-    config = conf.provider(job.provider)
-    check_feature(config, "edit", "edit videos")
-    _source(job, "edit")
-    text = check_prompt(prompt)
-    cost = config.model(job.model).cost(job.size, job.seconds)
-    return _new_job(user, cost, f"edit of job {job.pk}", provider=job.provider, model=job.model, size=job.size,
-                    seconds=job.seconds, prompt_text=text, kind=JobKind.EDIT, parent=job)
+    return _derived(job, prompt, JobKind.EDIT, user)
 
 
 def extend(job: VideoJob, prompt: str, *, seconds: int | str, user: Any = None) -> VideoJob:
     """A continuation of a completed video; ``seconds`` is the added segment's length."""
-    config = conf.provider(job.provider)
-    check_feature(config, "extend", "extend videos")
-    _source(job, "extend")
-    text = check_prompt(prompt)
-    spec = config.model(job.model)
-    if str(seconds) not in spec.extend_seconds:
-        raise InvalidRequest(
-            f"An extension can add {', '.join(spec.extend_seconds)} seconds, not {seconds}.", field="seconds"
-        )
-    cost = spec.cost(job.size, seconds)
-    return _new_job(user, cost, f"extension of job {job.pk}", provider=job.provider, model=job.model,
-                    size=job.size, seconds=int(seconds), prompt_text=text, kind=JobKind.EXTEND, parent=job)
+    return _derived(job, prompt, JobKind.EXTEND, user, seconds=seconds)
 
 
 def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:

@@ -214,6 +214,10 @@ SORA_VIDEOS = {
     },
 }
 
+if not _BASE_URL:
+    # The local emulator costs nothing to ask: check often so progress moves smoothly in the demo.
+    SORA_VIDEOS["POLL_INTERVAL"] = 1.0
+
 # Extra SORA_VIDEOS options as JSON (e.g. '{"POLL_INTERVAL": 2}'), for deployments and the
 # worker processes tests start; see docs/settings.md.
 SORA_VIDEOS.update(json.loads(os.environ.get("SORA_VIDEOS_JSON") or "{}"))

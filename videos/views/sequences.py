@@ -28,7 +28,7 @@ from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceS
 from ..sequences import BAD, SequenceProgress, progress
 from .access import gallery_access, json_access
 from .gallery import provider_labels, render_page
-from .status import MAX_IDS, nudge
+from .status import nudge, parse_ids
 
 #: The states in which a sequence still moves on its own (shots rendering, or stitching).
 ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
@@ -303,17 +303,9 @@ def sequence_status(request: HttpRequest, uuid: uuidlib.UUID) -> JsonResponse:
 @json_access
 def sequences_status(request: HttpRequest) -> JsonResponse:
     """Many sequences at once: ``?ids=<uuid>,<uuid>``; ``&cards=1`` adds the card HTML of finished ones."""
-    raw = [part.strip() for part in request.GET.get("ids", "").split(",") if part.strip()]
-    if not raw:
-        return JsonResponse({"error": "Pass the sequence ids to watch: ?ids=<uuid>,<uuid>."}, status=400)
-    if len(raw) > MAX_IDS:
-        return JsonResponse({"error": f"At most {MAX_IDS} ids per request; got {len(raw)}."}, status=400)
-    ids = []
-    for value in raw:
-        try:
-            ids.append(uuidlib.UUID(value))
-        except ValueError:
-            return JsonResponse({"error": f"{value[:40]!r} is not a sequence id."}, status=400)
+    ids = parse_ids(request, "sequence")
+    if isinstance(ids, JsonResponse):
+        return ids
     items = decorate(list_queryset().filter(uuid__in=ids))
     nudge(_shot_jobs(items))
     with_cards = request.GET.get("cards") == "1"

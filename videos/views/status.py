@@ -72,13 +72,11 @@ def job_status(request: HttpRequest, uuid: uuidlib.UUID) -> JsonResponse:
     return JsonResponse(payload(job))
 
 
-@require_safe
-@json_access
-def jobs_status(request: HttpRequest) -> JsonResponse:
-    """Many jobs at once: ``?ids=<uuid>,<uuid>``; ``&cards=1`` adds the card HTML of finished ones."""
+def parse_ids(request: HttpRequest, noun: str) -> list[uuidlib.UUID] | JsonResponse:
+    """The ``?ids=<uuid>,<uuid>`` of a batch status request, or the 400 that explains what is wrong."""
     raw = [part.strip() for part in request.GET.get("ids", "").split(",") if part.strip()]
     if not raw:
-        return JsonResponse({"error": "Pass the job ids to watch: ?ids=<uuid>,<uuid>."}, status=400)
+        return JsonResponse({"error": f"Pass the {noun} ids to watch: ?ids=<uuid>,<uuid>."}, status=400)
     if len(raw) > MAX_IDS:
         return JsonResponse({"error": f"At most {MAX_IDS} ids per request; got {len(raw)}."}, status=400)
     ids = []
@@ -86,7 +84,17 @@ def jobs_status(request: HttpRequest) -> JsonResponse:
         try:
             ids.append(uuidlib.UUID(value))
         except ValueError:
-            return JsonResponse({"error": f"{value[:40]!r} is not a job id."}, status=400)
+            return JsonResponse({"error": f"{value[:40]!r} is not a {noun} id."}, status=400)
+    return ids
+
+
+@require_safe
+@json_access
+def jobs_status(request: HttpRequest) -> JsonResponse:
+    """Many jobs at once: ``?ids=<uuid>,<uuid>``; ``&cards=1`` adds the card HTML of finished ones."""
+    ids = parse_ids(request, "job")
+    if isinstance(ids, JsonResponse):
+        return ids
     jobs = list(gallery_queryset().filter(uuid__in=ids))
     nudge(jobs)
     with_cards = request.GET.get("cards") == "1"

@@ -188,3 +188,13 @@ def artifacts_dir() -> Any:
     path = Path(__file__).resolve().parent / "artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty Django cache (throttles such as the live-refresh nudge
+    live there, and must not leak from one test into another's query counts)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -41,14 +41,11 @@ def _explain_failure(video: RemoteVideo) -> str:
 
 
 def poll_interval(provider: Provider, hint: float | None) -> float:
-    """When to look again: the server's hint if it gave one, else our interval."""
+    """When to look again: the server's hint if it gave one, else our interval; rarely when
+    webhooks announce the news."""
     if provider.config.webhook_secret():
-        base = float(conf.get("WEBHOOK_POLL_INTERVAL"))
-    else:
-        base = float(conf.get("POLL_INTERVAL"))
-    if hint is not None:
-        return max(0.1, hint if not provider.config.webhook_secret() else max(hint, base))
-    return base
+        return max(hint or 0.0, float(conf.get("WEBHOOK_POLL_INTERVAL")))
+    return max(0.1, hint) if hint is not None else float(conf.get("POLL_INTERVAL"))
 
 
 def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, poll_after: float | None = None,

@@ -10,8 +10,10 @@ from django.urls import reverse
 
 from videos import services
 from videos.models import JobKind, JobStatus, Prompt, VideoJob, WebhookEvent
+from videos.storage import get_storage
 
-from ..support import drain, queued_funcs, settle, sora_settings
+from ..profile_checks import queued_funcs
+from ..support import drain, settle, sora_settings
 from .conftest import make_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -226,7 +228,9 @@ def test_retry_download(sora, op):
 def test_delete_confirms_then_deletes_remote_and_local(sora, op):
     job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
     [job] = settle([job])
-    files = [asset.file.path for asset in job.assets.all()]
+    files = [asset.file.name for asset in job.assets.all()]
+    storage = get_storage()
+    assert all(storage.exists(name) for name in files)
     page = act(op, "delete_jobs", job)
     assert "Yes, delete" in page.content.decode() and "3 stored files" in page.content.decode()
     assert sora.stats()["requests"]["delete"] == 0
@@ -234,9 +238,7 @@ def test_delete_confirms_then_deletes_remote_and_local(sora, op):
     job.refresh_from_db()
     assert job.status == JobStatus.DELETED and not job.assets.exists()
     assert sora.stats()["requests"]["delete"] == 1
-    import os
-
-    assert not any(os.path.exists(path) for path in files)
+    assert not any(storage.exists(name) for name in files)
     assert "deleted at the provider and here" in texts(response)
     again = confirm(op, "delete_jobs", job)
     assert "already deleted" in texts(again)

@@ -11,7 +11,8 @@ from PIL import Image
 
 from videos.models import JobStatus, Prompt, ReferenceImage, VideoJob
 
-from ..support import queued_funcs, settle
+from ..profile_checks import queued_funcs
+from ..support import settle
 from .conftest import png
 
 pytestmark = pytest.mark.django_db(transaction=True)

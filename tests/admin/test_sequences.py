@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.sequences.factory import bulk_sequences, sequence_rows, stitched_sequence
-from tests.support import drain, queued_funcs, settle
+from tests.profile_checks import queued_funcs
+from tests.support import drain, settle
 from videos.models import JobStatus, Sequence, SequenceShot, SequenceStatus, VideoJob
 from videos.storage import get_storage
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -12,10 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
+# what the production profile sets for the storage and the queue (tests/profiles.py): subprocesses share them
+SHARED_ENV = ("SORA_S3_", "SORA_REDIS_URL", "SORA_Q_NAME", "SORA_SIGNED_URL_EXPIRY")
 
 
 @dataclass
@@ -38,19 +40,26 @@ def sora(*args: Any) -> Result:
 
 def sora_process(emu: Any, *args: Any, cwd: Path | None = None, emulator_mode: bool = False,
                  timeout: float = 120) -> Result:
-    """``python manage.py sora ...`` in a subprocess, on the test database and media folder.
+    """``python manage.py sora ...`` in a subprocess, on the test database, storage and queue.
 
     The site's settings build provider ``default`` from the environment: ``OPENAI_BASE_URL``
     and ``OPENAI_API_KEY`` (as for a real server), or ``SORA_EMULATOR_URL`` alone
-    (``emulator_mode``: the provider is marked as the local emulator).
+    (``emulator_mode``: the provider is marked as the local emulator). Under the production
+    profile it gets the test's PostgreSQL database, the S3 bucket and the Redis queue.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SORA_", "DJANGO_"))}
+    from tests.lifecycle.test_workers import test_database_url
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "SORA_", "DJANGO_")) or k.startswith(SHARED_ENV)}
     env.update({
         "DJANGO_SETTINGS_MODULE": "sora_project.settings",
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": test_database_url(),
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONUNBUFFERED": "1",
     })
+    temp_dir = settings.SORA_VIDEOS.get("TEMP_DIR")
+    if temp_dir:  # downloads in flight stay in this test process's folder (production profile)
+        env["SORA_VIDEOS_JSON"] = json.dumps({"TEMP_DIR": str(temp_dir)})
     if emulator_mode:
         env["SORA_EMULATOR_URL"] = emu.base_url
     else:

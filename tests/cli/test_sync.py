@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import settle
+from tests.support import asset_file, settle
 from videos import media, services
 from videos.models import JobKind, JobStatus, VideoJob, VideoJobEvent
 
@@ -45,7 +45,8 @@ def test_sync_imports_the_library_and_a_second_run_changes_nothing(site):
     assert (plain.status, plain.kind, plain.prompt_text, plain.size, plain.seconds) == (
         JobStatus.COMPLETED, JobKind.CREATE, "A harbour at dawn", "1280x720", 4)
     assert {a.variant for a in plain.assets.all()} == {"video", "thumbnail", "spritesheet"}
-    assert media.probe(plain.assets.get(variant="video").file.path).duration == pytest.approx(4, abs=0.3)
+    with asset_file(plain.assets.get(variant="video")) as path:
+        assert media.probe(path).duration == pytest.approx(4, abs=0.3)
     assert str(plain.estimated_cost) == "0.4000"
 
     remix = jobs[made["remix"]]

@@ -12,6 +12,8 @@ from django.urls import reverse
 from tests.sequences.factory import bulk_sequences, sequence_rows, stitched_sequence
 from videos.models import JobStatus, Sequence, SequenceShot, SequenceStatus
 
+from ..profile_checks import assert_served, media_body
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CARD = re.compile(r'<article class="card card--sequence card--(\w+)" data-sequence="([0-9a-f-]+)"')
@@ -67,7 +69,14 @@ def test_anonymous_and_unprivileged_get_nothing(client, stitched, stranger):
 
 def test_a_viewer_sees_pages_files_and_status(signed_in, stitched, sora):
     for name, url in page_urls(stitched).items():
-        assert signed_in.get(url).status_code == 200, name
+        response = signed_in.get(url)
+        if name in ("list", "detail"):
+            assert response.status_code == 200, name
+        else:
+            assert_served(response)  # streamed, or a signed redirect on S3
+    video = stitched.assets.get(variant="video")
+    with video.file.open("rb") as fh:
+        assert media_body(signed_in.get(page_urls(stitched)["video"])) == fh.read()
     for name, url in json_urls(stitched).items():
         assert signed_in.get(url).status_code == 200, name
     html = signed_in.get(page_urls(stitched)["detail"]).content.decode()
@@ -77,6 +86,7 @@ def test_a_viewer_sees_pages_files_and_status(signed_in, stitched, sora):
                          ).status_code == 404
 
 
+@pytest.mark.usefixtures("local_storage")  # the view's own Range serving is for local files
 def test_range_request_on_the_stitched_mp4_gives_206(signed_in, stitched):
     video = stitched.assets.get(variant="video")
     with video.file.open("rb") as fh:

@@ -14,7 +14,8 @@ from videos import services
 from videos.models import JobStatus, VideoJob
 from videos.views.status import MAX_IDS
 
-from ..support import queued_funcs, settle
+from ..profile_checks import queued_funcs
+from ..support import settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.cli.helpers import make_image, no_api_calls, sora
-from tests.support import drain, settle
+from tests.support import asset_file, drain, settle
 from videos import media, sequences
 from videos.exceptions import InvalidRequest, JobStateError
 from videos.models import JobStatus, Sequence, SequenceAsset, SequenceStatus, VideoJob
@@ -25,8 +25,8 @@ def _images(tmp_path, count=3):
 
 
 def _stitched(sequence: Sequence) -> media.VideoInfo:
-    asset = sequence.assets.get(variant="video")
-    return media.probe(asset.file.path)
+    with asset_file(sequence.assets.get(variant="video")) as path:
+        return media.probe(path)
 
 
 def test_three_shots_through_the_queue_stitch_to_the_summed_duration(site, tmp_path):
@@ -55,8 +55,9 @@ def test_three_shots_through_the_queue_stitch_to_the_summed_duration(site, tmp_p
     assets = {a.variant: a for a in sequence.assets.all()}
     assert set(assets) == {"video", "thumbnail", "spritesheet"}
     assert assets["video"].file.name == f"sora/sequences/{sequence.uuid}/r{sequence.revision}/video.mp4"
-    assert media.sniff(assets["thumbnail"].file.path) == "webp"
-    assert media.sniff(assets["spritesheet"].file.path) == "jpeg"
+    with asset_file(assets["thumbnail"]) as thumbnail, asset_file(assets["spritesheet"]) as spritesheet:
+        assert media.sniff(thumbnail) == "webp"
+        assert media.sniff(spritesheet) == "jpeg"
 
     status = sora("sequence", "status", sequence.pk)
     assert status.code == 0

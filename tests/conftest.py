@@ -10,6 +10,7 @@ import pytest
 
 from videos.emulator.testing import EmulatorProcess
 
+from .profile_checks import empty_queue  # noqa: F401  (autouse: every test starts with an empty queue)
 from .support import sora_settings
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"

@@ -34,7 +34,9 @@ def _start_production() -> None:
             f"SORA_TEST_PROFILE=production needs {' and '.join(missing)} on 127.0.0.1 (bin/test starts them "
             "when installed)."
         )
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # unique per run and per xdist worker, so runs side by side never share a queue or bucket
+    run = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or os.urandom(4).hex())[:8]
+    worker = f"{run}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     os.environ.setdefault("SORA_REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ["SORA_Q_NAME"] = f"sora-test-{worker}"  # one queue per test process

@@ -12,7 +12,6 @@ from PIL import Image
 
 from videos.models import JobStatus, VideoJob
 
-from ..profile_checks import empty_queue  # noqa: F401 (autouse fixture)
 
 PASSWORD = "s3cret-Passw0rd"
 

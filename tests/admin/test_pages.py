@@ -9,7 +9,7 @@ from django.urls import reverse
 from videos import services
 from videos.models import AssetVariant, JobStatus, Prompt, VideoAsset, WebhookEvent
 
-from ..support import drain, settle
+from ..support import drain, settle, sora_settings
 from .conftest import make_job, png
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,7 +61,10 @@ def test_the_job_form_is_read_only(sora, op):
     assert 'name="_save"' not in html and 'name="prompt_text"' not in html
 
 
-def test_progress_endpoint_follows_the_job(sora, op):
+def test_progress_endpoint_follows_the_job(sora, op, emulators, settings):
+    # a job that stays in flight until the test says so, whatever the machine's load
+    slow = emulators.get(generation_time=120)
+    settings.SORA_VIDEOS = sora_settings(slow)
     job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
     page = op.get(change_url(job)).content.decode()
     assert 'data-active="true"' in page
@@ -73,6 +76,8 @@ def test_progress_endpoint_follows_the_job(sora, op):
     assert second["status"] in ("queued", "in_progress") and "html" in second  # new state: redraw
     assert 'id="sora-live"' in second["html"] and "sora-player" not in second["html"]
     assert "html" not in progress(op, job, second["version"])
+    job.refresh_from_db()
+    slow.complete(job.remote_id)
     settle([job])
     done = progress(op, job, second["version"])
     assert done["status"] == "completed" and done["progress"] == 100 and not done["active"]

@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from ..profile_checks import empty_queue  # noqa: F401 (autouse fixture)
 from .helpers import site_settings
 
 

@@ -13,7 +13,7 @@ from videos import services
 from videos.models import JobStatus, VideoAsset, VideoJob
 from videos.storage import asset_key, store_file
 
-from ..profile_checks import empty_queue, local_storage  # noqa: F401 (fixtures)
+from ..profile_checks import local_storage  # noqa: F401 (fixture)
 from ..support import settle
 
 PASSWORD = "correct horse battery staple"

@@ -5,7 +5,6 @@ from typing import Any
 import pytest
 
 from tests.cli.helpers import site_settings
-from tests.profile_checks import empty_queue  # noqa: F401 (autouse fixture)
 
 
 @pytest.fixture

@@ -1,0 +1,248 @@
+"""Downloads: peak worker memory and throughput for 200 MB and 1 GB MP4s, ours vs the SDK and a plain copy.
+
+The emulator pads every MP4 with a ``free`` box (``--content-padding``), generated while
+streaming, so the files stay valid. Each variant runs in a fresh process, one at a time,
+and reports its RSS before the transfer (idle, everything imported) and its peak during it
+(Linux ``VmHWM`` after resetting it through ``/proc/self/clear_refs``):
+
+- ours: ``videos.downloads.download(job_id)`` with Django set up against a temp SQLite
+  database, the job ``downloading`` and pointing at the emulator's completed video: the
+  MP4 streamed to a temp file and hashed, probed, the thumbnail and spritesheet fetched and
+  checked, everything moved under its key and the asset rows written. Throughput counts
+  only the MP4's bytes over the whole call.
+- SDK: ``client.videos.download_content(id).write_to_file(path)`` (what the SDK offers first).
+- plain copies, no checks: ``httpx2`` (the SDK's transport) streaming the URL into a file as
+  chunks arrive, and ``urllib`` with ``shutil.copyfileobj`` (1 MiB reads).
+
+    .venv/bin/python bench/bench_download.py [--quick] [--sizes-mb 200 1000] [--repeats 3]
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+from bench.common import log  # noqa: E402
+
+MB = 1_000_000
+CHUNK = 1024 * 1024
+LABELS = {
+    "ours": "ours: videos.downloads.download",
+    "sdk": "SDK: download_content().write_to_file()",
+    "httpx2": "plain copy: httpx2 stream → file",
+    "urllib": "plain copy: urllib copyfileobj → file",
+}
+
+
+class Meter:
+    """Idle RSS now; then the peak RSS of ``measure(fn)`` (VmHWM reset, plus a 10 ms sampler as a check)."""
+
+    def __init__(self) -> None:
+        self.idle_kib = common.rss_kib()[0]
+
+    def measure(self, fn: Callable[[], Any]) -> dict[str, Any]:
+        sampled = [0]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.01):
+                sampled[0] = max(sampled[0], common.rss_kib()[0])
+
+        reset = common.reset_peak_rss()
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        start = time.perf_counter()
+        fn()
+        seconds = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+        peak_kib = common.rss_kib()[1] if reset else sampled[0]
+        return {"idle": self.idle_kib * 1024 / MB, "peak": max(peak_kib, sampled[0]) * 1024 / MB,
+                "seconds": seconds, "hwm_reset": reset}
+
+
+# --- children (one fresh process per measurement) ----------------------------------------------------
+def child_ours(video_id: str, video_bytes: int, remote: dict[str, Any]) -> dict[str, Any]:
+    """(Django child) ``videos.downloads.download`` for a job that points at ``video_id``."""
+    import shutil
+
+    import av  # noqa: F401  what a worker has loaded after its first job
+    from django.conf import settings
+    from django.utils import timezone
+    from PIL import Image  # noqa: F401
+
+    from videos import downloads
+    from videos.models import JobStatus, VideoJob
+    from videos.providers import get_provider
+
+    VideoJob.objects.all().delete()
+    job = VideoJob.objects.create(
+        provider=common.PROVIDER, model=common.MODEL, size=common.SIZE, seconds=common.SECONDS,
+        prompt_text=remote["prompt"], status=JobStatus.DOWNLOADING, remote_id=video_id, remote_payload=remote,
+        remote_status="completed", progress=100, completed_at=timezone.now(),
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    get_provider(common.PROVIDER).client(300.0)  # the pooled SDK client a worker already has
+    meter = Meter()
+    result = meter.measure(lambda: downloads.download(job.pk))
+    job.refresh_from_db()
+    video = job.assets.filter(variant="video").first()
+    ok = job.status == JobStatus.COMPLETED and video is not None and video.bytes == video_bytes
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)  # 1 GB per run: free it now
+    return {**result, "ok": ok, "detail": job.error_message or job.status}
+
+
+def child_sdk(base_url: str, api_key: str, video_id: str, path: str, video_bytes: int) -> dict[str, Any]:
+    """The SDK's ``download_content(id).write_to_file(path)``."""
+    import warnings
+
+    import openai
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=300.0)
+    meter = Meter()
+    result = meter.measure(lambda: client.videos.download_content(video_id).write_to_file(path))
+    ok = os.path.getsize(path) == video_bytes
+    os.unlink(path)
+    return {**result, "ok": ok, "detail": ""}
+
+
+def child_plain(url: str, api_key: str, path: str, video_bytes: int, client: str) -> dict[str, Any]:
+    """A plain streaming copy into a file, no checks: ``httpx2`` (the SDK's transport) or ``urllib``."""
+    import shutil
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {api_key}"}
+    if client == "httpx2":
+        import httpx2
+
+        session = httpx2.Client(timeout=300.0)
+
+        def copy() -> None:
+            with session.stream("GET", url, headers=headers) as response, open(path, "wb") as out:
+                response.raise_for_status()
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+    else:
+        def copy() -> None:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=300) as response, open(path, "wb") as out:
+                shutil.copyfileobj(response, out, CHUNK)
+
+    meter = Meter()
+    result = meter.measure(copy)
+    ok = os.path.getsize(path) == video_bytes
+    os.unlink(path)
+    return {**result, "ok": ok, "detail": ""}
+
+
+# --- the benchmark -------------------------------------------------------------------------------------
+def measure_size(size_mb: int, repeats: int) -> list[dict[str, Any]]:
+    padding = size_mb * MB
+    log(f"download: {size_mb} MB asset, {repeats} rounds")
+    with common.workdir() as where:
+        emu = common.emulator(generation_time=0.5, fps=1, extra_args=("--content-padding", str(padding))).start()
+        try:
+            client = emu.client()
+            video = client.videos.create(prompt=common.PROMPT.format(i=0), model=common.MODEL, size=common.SIZE,
+                                         seconds=str(common.SECONDS))
+            remote = emu.complete(video.id)
+            video_bytes = emu.job(video.id)["emulator"]["assets"]["video"]["size"]
+            plain_env = {**os.environ, "PYTHONPATH": str(common.ROOT)}
+            with common.database("sqlite", where) as url:
+                django_env = common.site_env(where, url, common.sora_options(emu.base_url))
+                wire = {k: v for k, v in remote.items() if k != "emulator"}
+                content_url = f"{emu.base_url}/videos/{video.id}/content"
+                variants: dict[str, Callable[[], dict[str, Any]]] = {
+                    "ours": lambda: common.django_call(
+                        django_env, "bench.bench_download:child_ours", video_id=video.id, video_bytes=video_bytes,
+                        remote=wire),
+                    "sdk": lambda: common.django_call(
+                        plain_env, "bench.bench_download:child_sdk", django=False, base_url=emu.base_url,
+                        api_key=emu.api_key, video_id=video.id, path=str(where / "sdk.mp4"), video_bytes=video_bytes),
+                    "httpx2": lambda: common.django_call(
+                        plain_env, "bench.bench_download:child_plain", django=False, url=content_url,
+                        api_key=emu.api_key, path=str(where / "plain.mp4"), video_bytes=video_bytes, client="httpx2"),
+                    "urllib": lambda: common.django_call(
+                        plain_env, "bench.bench_download:child_plain", django=False, url=content_url,
+                        api_key=emu.api_key, path=str(where / "plain.mp4"), video_bytes=video_bytes, client="urllib"),
+                }
+                runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+                for round_no in range(repeats):  # interleaved, so drift hits every variant alike
+                    for name, call in variants.items():
+                        result = call()
+                        if not result["ok"]:
+                            raise RuntimeError(f"{LABELS[name]} did not download the {size_mb} MB file: "
+                                               f"{result['detail']}")
+                        runs[name].append(result)
+                        log(f"  {LABELS[name]} round {round_no + 1}: {video_bytes / MB / result['seconds']:.0f} MB/s, "
+                            f"peak {result['peak']:.0f} MB (idle {result['idle']:.0f} MB)")
+        finally:
+            emu.stop()
+    rows = []
+    for name, results in runs.items():
+        rates = [video_bytes / MB / r["seconds"] for r in results]
+        rows.append({
+            "key": name, "variant": LABELS[name], "size_mb": video_bytes / MB,
+            "idle": statistics.median(r["idle"] for r in results),
+            "peak": max(r["peak"] for r in results),
+            "delta": max(r["peak"] - r["idle"] for r in results),
+            "rate": statistics.median(rates), "rates": rates,
+        })
+    return rows
+
+
+def run(quick: bool = False, sizes_mb: list[int] | None = None, repeats: int | None = None) -> common.Outcome:
+    sizes = sizes_mb or ([20] if quick else [200, 1000])
+    repeats = repeats or (1 if quick else 3)
+    groups = [(size, measure_size(size, repeats)) for size in sizes]
+    headers = ["variant", "MP4 MB", "idle RSS MB", "peak RSS MB", "peak − idle MB", "MB/s (median)",
+               "vs httpx2 copy", "vs urllib copy"]
+    body_rows, goals = [], []
+    for size, group in groups:
+        by = {r["key"]: r for r in group}
+        httpx_copy, urllib_copy, ours = by["httpx2"], by["urllib"], by["ours"]
+        for r in group:
+            body_rows.append([r["variant"], r["size_mb"], r["idle"], r["peak"], r["delta"], r["rate"],
+                              f"{r['rate'] / httpx_copy['rate'] * 100:.0f}%",
+                              f"{r['rate'] / urllib_copy['rate'] * 100:.0f}%"])
+        if size >= 1000:
+            goals.append((f"worker memory while downloading {size / 1000:g} GB ≤ 64 MB above idle "
+                          f"(measured +{ours['delta']:.1f} MB)", ours["delta"] <= 64))
+        plains = (("httpx2 (the SDK's transport)", httpx_copy), ("urllib", urllib_copy))
+        for name, plain in plains if size >= 200 else ():  # the brief's sizes; smaller ones are fixed-cost bound
+            ratio = ours["rate"] / plain["rate"]
+            goals.append((f"throughput at {size} MB ≥ 80% of a plain copy through {name} (measured {ratio * 100:.0f}%)",
+                          ratio >= 0.8))
+    print(common.table(headers, body_rows))
+    body = "\n".join([
+        "## Downloads (`bench/bench_download.py`)",
+        "",
+        f"One emulator video ({common.SIZE}, {common.SECONDS} s) padded to the size shown, served over loopback; "
+        f"each variant in a fresh process, {repeats} interleaved rounds (peak: the worst round; MB/s: the median). "
+        "RSS in MB of 10^6 bytes; peak = `VmHWM` after resetting it just before the transfer. Ours does the whole "
+        "task (MP4 hashed while streamed, probed, thumbnail and spritesheet fetched and checked, files moved into "
+        "`MEDIA_ROOT`, rows written); its MB/s counts the MP4's bytes over all of that.",
+        "",
+        common.table(headers, body_rows),
+        "",
+        *(f"- {name}: {common.verdict(ok)}" for name, ok in goals),
+    ])
+    return common.Outcome("download", body, goals)
+
+
+def _arguments(parser: Any) -> None:
+    parser.add_argument("--sizes-mb", type=int, nargs="+", help="padding in MB (default 200 1000; quick 20)")
+    parser.add_argument("--repeats", type=int, help="interleaved rounds per variant (default 3; quick 1)")
+
+
+if __name__ == "__main__":
+    common.main("download", run, add_arguments=_arguments)

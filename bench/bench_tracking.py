@@ -1,0 +1,191 @@
+"""Status tracking: status API calls per job and completion-to-stored latency, ours vs the SDK's create_and_poll.
+
+Ours: jobs created with ``services.create_video`` and carried by a real ``manage.py qcluster``
+(submit -> sweep -> download), with and without webhooks (a gunicorn site receives the
+emulator's signed ``video.completed`` events). The naive way: one thread per job calling
+``client.videos.create_and_poll(...)`` then ``download_content(id).write_to_file(path)``.
+The emulator's ``/_emulator/stats`` counts the status requests (retrieve + list).
+
+    .venv/bin/python bench/bench_tracking.py [--quick] [--jobs 100 1000] [--db postgres|sqlite]
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import common  # noqa: E402
+from bench.common import log, percentile  # noqa: E402
+
+SIZE, SECONDS, MODEL, PROMPT = common.SIZE, common.SECONDS, common.MODEL, common.PROMPT
+
+
+# --- ours ---------------------------------------------------------------------------------------------
+def run_ours(n: int, *, webhooks: bool, generation_time: float, db: str, workers: int) -> dict[str, Any]:
+    label = f"ours, {'webhooks' if webhooks else 'polling'}"
+    log(f"{label}: {n} jobs, {db}, {workers} workers")
+    with common.workdir() as where, common.database(db, where) as url:
+        port = common.free_port()
+        secret = common.webhook_secret() if webhooks else None
+        emu = common.emulator(
+            generation_time=generation_time, fps=1,
+            webhook_url=f"http://127.0.0.1:{port}/webhooks/{common.PROVIDER}/" if webhooks else None,
+            webhook_secret=secret,
+        ).start()
+        env = common.site_env(where, url, common.sora_options(emu.base_url, webhooks=webhooks),
+                              redis=db == "postgres", workers=workers,
+                              extra={"BENCH_WEBHOOK_SECRET": secret} if secret else None)
+        services: list[common.Service] = []
+        try:
+            if webhooks:
+                services.append(common.site(env, where, port).start())
+                common.wait_port(port, proc=services[-1])
+            services.append(common.cluster(env, where).start())
+            result = common.django_call(env, "bench.common:child_create_and_wait", n=n,
+                                        timeout=generation_time + 120 + n * 0.6)
+            stats = emu.stats()
+            remote = {job["id"]: job for job in emu.jobs()}
+            hooks = emu.webhooks() if webhooks else []
+            for service in services:
+                if not service.alive():
+                    log(f"{service.name} died:\n{service.tail()}")
+        finally:
+            for service in reversed(services):
+                service.stop()
+            emu.stop()
+            common.drop_redis_queue(env["SORA_Q_NAME"])
+    jobs = result["jobs"]
+    stored = [j for j in jobs if j["status"] == "completed"]
+    latencies = [j["stored_at"] - remote[j["remote_id"]]["completed_at"] for j in stored]
+    problems = [j for j in jobs if j["status"] != "completed"]
+    if problems:
+        log(f"{label}: {len(problems)} jobs not stored, e.g. {problems[0]}")
+    last = max((j["stored_at"] for j in stored), default=None)
+    return row(label, n, stats, latencies, len(stored), result["started"], last,
+               webhooks_failed=sum(1 for h in hooks if h["state"] != "delivered"))
+
+
+# --- the naive way ---------------------------------------------------------------------------------------
+def run_naive(n: int, *, generation_time: float) -> dict[str, Any]:
+    """One thread per job: the SDK's create_and_poll (it sleeps for the server's poll-after hint), then download."""
+    import openai
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    log(f"naive: {n} threads")
+    with common.workdir() as where:
+        emu = common.emulator(generation_time=generation_time, fps=1).start()
+        try:
+            client = openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)  # SDK defaults (2 retries)
+            done: list[tuple[str, float] | None] = [None] * n
+            errors: list[str] = []
+
+            def one(i: int) -> None:
+                try:
+                    video = client.videos.create_and_poll(prompt=PROMPT.format(i=i), model=MODEL, size=SIZE,
+                                                          seconds=str(SECONDS))
+                    if video.status != "completed":
+                        errors.append(f"{video.id}: {video.status}")
+                        return
+                    path = where / f"{video.id}.mp4"
+                    client.videos.download_content(video.id).write_to_file(path)
+                    done[i] = (video.id, time.time())
+                    path.unlink()
+                except Exception as exc:  # counted, not fatal: the naive way has no retry policy of its own
+                    errors.append(repr(exc)[:200])
+
+            started = time.time()
+            threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(generation_time + 120 + n * 0.6)
+            stats = emu.stats()
+            remote = {job["id"]: job for job in emu.jobs()}
+        finally:
+            emu.stop()
+    if errors:
+        log(f"naive: {len(errors)} errors, e.g. {errors[0]}")
+    stored = [d for d in done if d]
+    latencies = [at - remote[vid]["completed_at"] for vid, at in stored]
+    return row("naive: create_and_poll per thread", n, stats, latencies, len(stored), started,
+               max((at for _, at in stored), default=None), errors=len(errors))
+
+
+def row(label: str, n: int, stats: dict[str, Any], latencies: list[float], stored: int, started: float,
+        last: float | None, **extra: Any) -> dict[str, Any]:
+    requests = stats["requests"]
+    status = requests["retrieve"] + requests["list"]
+    return {
+        "variant": label, "jobs": n, "stored": stored,
+        "retrieve": requests["retrieve"], "list": requests["list"], "content": requests["content"],
+        "per_job": status / n, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+        "wall": (last - started) if last else None, **extra,
+    }
+
+
+# --- the benchmark -------------------------------------------------------------------------------------
+def run(quick: bool = False, jobs: list[int] | None = None, generation_time: float | None = None,
+        db: str | None = None, workers: int = 2, skip_naive: bool = False) -> common.Outcome:
+    sizes = jobs or ([5] if quick else [100, 1000])
+    generation_time = generation_time or (2.0 if quick else 20.0)
+    production_shaped = not quick and common.postgres_available() and common.redis_available()
+    db = db or ("postgres" if production_shaped else "sqlite")
+    rows = []
+    for n in sizes:
+        for webhooks in (False, True):
+            rows.append(run_ours(n, webhooks=webhooks, generation_time=generation_time, db=db, workers=workers))
+            log(str(rows[-1]))
+        if not skip_naive:
+            rows.append(run_naive(n, generation_time=generation_time))
+            log(str(rows[-1]))
+
+    headers = ["variant", "jobs", "stored", "retrieve", "list", "status req/job", "content req", "p50 s", "p95 s",
+               "first create → last stored s"]
+    body_rows = [[r["variant"], r["jobs"], r["stored"], r["retrieve"], r["list"], round(r["per_job"], 2),
+                  r["content"], r["p50"], r["p95"], r["wall"]] for r in rows]
+    goals: list[tuple[str, bool]] = []
+    for r in rows:
+        if r["variant"] == "ours, webhooks":
+            goals.append((f"with webhooks, ≤ 1.1 status requests per job at {r['jobs']} jobs "
+                          f"(measured {r['per_job']:.2f})", r["per_job"] <= 1.1 and r["stored"] == r["jobs"]))
+        if r["variant"] == "ours, polling" and r["jobs"] == 100:
+            goals.append((f"without webhooks, ≤ 2 status requests per job at 100 jobs (measured {r['per_job']:.2f})",
+                          r["per_job"] <= 2 and r["stored"] == r["jobs"]))
+    extra = [r for r in rows if r.get("webhooks_failed") or r.get("errors")]
+    broker = "PostgreSQL + Redis broker" if db == "postgres" else "SQLite + ORM broker"
+    body = "\n".join([
+        "## Status tracking (`bench/bench_tracking.py`)",
+        "",
+        f"Emulator `--generation-time {generation_time:g} --fps 1` ({SIZE}, {SECONDS} s clips; its poll-after hint "
+        f"is {min(10.0, max(0.1, generation_time / 10)):g} s). Ours: `manage.py qcluster` with {workers} workers on "
+        f"{broker}, default timings (`POLL_INTERVAL` 5 s, `WEBHOOK_POLL_INTERVAL` 300 s, `SWEEP_DURATION` 50 s), "
+        "limits raised (`MAX_IN_FLIGHT`, `CREATES_PER_MINUTE`); with webhooks a gunicorn site receives them. "
+        "Status requests = the emulator's retrieve + list counts; latency = our `stored_at` (naive: "
+        "`write_to_file` returned) minus the emulator's `completed_at` (whole seconds, so up to 1 s high).",
+        "",
+        common.table(headers, body_rows),
+        "",
+        *(f"- {name}: {common.verdict(ok)}" for name, ok in goals),
+        *(f"- note: {r['variant']} at {r['jobs']} jobs: {r.get('webhooks_failed', 0)} webhook deliveries failed, "
+          f"{r.get('errors', 0)} client errors" for r in extra),
+    ])
+    print(common.table(headers, body_rows))
+    return common.Outcome("tracking", body, goals)
+
+
+def _arguments(parser: Any) -> None:
+    parser.add_argument("--jobs", type=int, nargs="+", help="concurrent job counts (default 100 1000; quick 5)")
+    parser.add_argument("--generation-time", type=float, help="emulator seconds per job (default 20; quick 2)")
+    parser.add_argument("--db", choices=("postgres", "sqlite"),
+                        help="default: postgres (Redis broker) when reachable; quick: sqlite")
+    parser.add_argument("--workers", type=int, default=2, help="qcluster workers (default 2)")
+    parser.add_argument("--skip-naive", action="store_true")
+
+
+if __name__ == "__main__":
+    common.main("tracking", run, add_arguments=_arguments)

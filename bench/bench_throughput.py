@@ -9,6 +9,8 @@ for reference: it keeps nothing (no checks, no previews, no rows, no retries).
 """
 from __future__ import annotations
 
+import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,10 +30,14 @@ def run_ours(n: int, *, db: str, workers: int, generation_time: float) -> dict[s
         emu = common.emulator(generation_time=generation_time, fps=1).start()
         env = common.site_env(where, url, common.sora_options(emu.base_url), redis=db == "postgres", workers=workers)
         cluster = common.cluster(env, where).start()
+        emu_pid = emu._process.pid  # EmulatorProcess keeps its Popen there
         try:
+            cpu_before = common.idle_cpu(cluster.proc.pid), common.cpu_seconds(emu_pid)
             result = common.django_call(env, "bench.common:child_create_and_wait", n=n, timeout=120 + n * 3)
             if not cluster.alive():
                 log(f"qcluster died:\n{cluster.tail()}")
+            worker_cpu = common.cpu_seconds(cluster.proc.pid) - cpu_before[0]
+            emulator_cpu = common.cpu_seconds(emu_pid) - cpu_before[1]
         finally:
             cluster.stop()
             emu.stop()
@@ -48,6 +54,7 @@ def run_ours(n: int, *, db: str, workers: int, generation_time: float) -> dict[s
         "variant": f"ours, {BACKENDS[db]}", "workers": workers, "jobs": n, "stored": len(stored), "wall": wall,
         "per_min": len(stored) / wall * 60 if wall else 0.0,
         "submit_p50": percentile(submit, 50), "e2e_p50": percentile(e2e, 50), "e2e_p95": percentile(e2e, 95),
+        "worker_cpu": worker_cpu / n, "emulator_cpu": emulator_cpu / n,
     }
 
 
@@ -68,12 +75,15 @@ def run(quick: bool = False, jobs: int | None = None, workers: list[int] | None 
     naive = None if skip_naive else run_naive(n, generation_time=generation_time)
 
     headers = ["variant", "workers", "jobs", "stored", "wall s", "jobs/min", "create→submitted p50 s",
-               "create→stored p50 s", "create→stored p95 s"]
+               "create→stored p50 s", "create→stored p95 s", "our CPU s/job", "emulator CPU s/job"]
     body_rows = [[r["variant"], r["workers"], r["jobs"], r["stored"], r["wall"], r["per_min"], r["submit_p50"],
-                  r["e2e_p50"], r["e2e_p95"]] for r in rows]
+                  r["e2e_p50"], r["e2e_p95"], r["worker_cpu"], r["emulator_cpu"]] for r in rows]
     if naive:
         body_rows.append([naive["variant"], f"{n} threads", n, naive["stored"], naive["wall"],
-                          naive["stored"] / naive["wall"] * 60 if naive["wall"] else 0.0, None, None, None])
+                          naive["stored"] / naive["wall"] * 60 if naive["wall"] else 0.0, None, None, None,
+                          naive["client_cpu"] / n, naive["emulator_cpu"] / n])
+    ours_cpu = min(r["worker_cpu"] for r in rows)
+    render_cpu = statistics.median(r["emulator_cpu"] for r in rows)
     print(common.table(headers, body_rows))
     body = "\n".join([
         "## Throughput (`bench/bench_throughput.py`)",
@@ -82,9 +92,16 @@ def run(quick: bool = False, jobs: int | None = None, workers: list[int] | None 
         f"--fps 1` ({common.SIZE}, {common.SECONDS} s clips), `manage.py qcluster` with `SORA_Q_WORKERS` workers, "
         "default timings, limits raised. Wall = first create to last `stored_at`; jobs/min = stored / wall. "
         "Each stored job is 1 create, its status requests and 3 downloads (MP4 probed, thumbnail and "
-        "spritesheet checked), stored atomically with its rows; the naive row keeps only the MP4 file.",
+        "spritesheet checked), stored atomically with its rows; the naive row keeps only the MP4 file. "
+        "CPU columns: user + system seconds per job of the qcluster's processes (startup excluded; the database "
+        "server's own CPU not included) and of the emulator (naive: the client's threads).",
         "",
         common.table(headers, body_rows),
+        "",
+        f"- The emulator spends about {render_cpu:.2f} CPU s per job (rendering at `--fps 1`) on the same "
+        f"{os.cpu_count()} cores, which alone caps this machine near {os.cpu_count() / render_cpu * 60:.0f} jobs/min "
+        "whatever the worker count; our workers used at least "
+        f"{ours_cpu:.2f} CPU s per job, about {60 / ours_cpu:.0f} jobs/min per core with the provider elsewhere.",
     ])
     return common.Outcome("throughput", body, [])
 

@@ -46,8 +46,13 @@ def run_ours(n: int, *, webhooks: bool, generation_time: float, db: str, workers
                 services.append(common.site(env, where, port).start())
                 common.wait_port(port, proc=services[-1])
             services.append(common.cluster(env, where).start())
+            emu_pid = emu._process.pid  # EmulatorProcess keeps its Popen there
+            ours_before = sum(common.idle_cpu(service.proc.pid) for service in services)
+            emu_before = common.cpu_seconds(emu_pid)
             result = common.django_call(env, "bench.common:child_create_and_wait", n=n,
                                         timeout=generation_time + 120 + n * 0.6)
+            ours_cpu = sum(common.cpu_seconds(service.proc.pid) for service in services) - ours_before
+            emulator_cpu = common.cpu_seconds(emu_pid) - emu_before
             stats = emu.stats()
             remote = {job["id"]: job for job in emu.jobs()}
             hooks = emu.webhooks() if webhooks else []
@@ -67,7 +72,8 @@ def run_ours(n: int, *, webhooks: bool, generation_time: float, db: str, workers
         log(f"{label}: {len(problems)} jobs not stored, e.g. {problems[0]}")
     last = max((j["stored_at"] for j in stored), default=None)
     return row(label, n, stats, latencies, len(stored), result["started"], last,
-               webhooks_failed=sum(1 for h in hooks if h["state"] != "delivered"))
+               webhooks_failed=sum(1 for h in hooks if h["state"] != "delivered"), client_cpu=ours_cpu,
+               emulator_cpu=emulator_cpu)
 
 
 # --- the naive way ---------------------------------------------------------------------------------------
@@ -98,12 +104,16 @@ def run_naive(n: int, *, generation_time: float) -> dict[str, Any]:
                 except Exception as exc:  # counted, not fatal: the naive way has no retry policy of its own
                     errors.append(repr(exc)[:200])
 
+            emu_pid = emu._process.pid  # EmulatorProcess keeps its Popen there
+            cpu_before = time.process_time(), common.cpu_seconds(emu_pid)
             started = time.time()
             threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(generation_time + 120 + n * 0.6)
+            client_cpu = time.process_time() - cpu_before[0]
+            emulator_cpu = common.cpu_seconds(emu_pid) - cpu_before[1]
             stats = emu.stats()
             remote = {job["id"]: job for job in emu.jobs()}
         finally:
@@ -113,7 +123,8 @@ def run_naive(n: int, *, generation_time: float) -> dict[str, Any]:
     stored = [d for d in done if d]
     latencies = [at - remote[vid]["completed_at"] for vid, at in stored]
     return row("naive: create_and_poll per thread", n, stats, latencies, len(stored), started,
-               max((at for _, at in stored), default=None), errors=len(errors))
+               max((at for _, at in stored), default=None), errors=len(errors), client_cpu=client_cpu,
+               emulator_cpu=emulator_cpu)
 
 
 def row(label: str, n: int, stats: dict[str, Any], latencies: list[float], stored: int, started: float,
@@ -145,9 +156,10 @@ def run(quick: bool = False, jobs: list[int] | None = None, generation_time: flo
             log(str(rows[-1]))
 
     headers = ["variant", "jobs", "stored", "retrieve", "list", "status req/job", "content req", "p50 s", "p95 s",
-               "first create → last stored s"]
+               "first create → last stored s", "our CPU s/job", "emulator CPU s/job"]
     body_rows = [[r["variant"], r["jobs"], r["stored"], r["retrieve"], r["list"], round(r["per_job"], 2),
-                  r["content"], r["p50"], r["p95"], r["wall"]] for r in rows]
+                  r["content"], r["p50"], r["p95"], r["wall"], r["client_cpu"] / r["jobs"],
+                  r["emulator_cpu"] / r["jobs"]] for r in rows]
     goals: list[tuple[str, bool]] = []
     for r in rows:
         if r["variant"] == "ours, webhooks":
@@ -166,7 +178,9 @@ def run(quick: bool = False, jobs: list[int] | None = None, generation_time: flo
         f"{broker}, default timings (`POLL_INTERVAL` 5 s, `WEBHOOK_POLL_INTERVAL` 300 s, `SWEEP_DURATION` 50 s), "
         "limits raised (`MAX_IN_FLIGHT`, `CREATES_PER_MINUTE`); with webhooks a gunicorn site receives them. "
         "Status requests = the emulator's retrieve + list counts; latency = our `stored_at` (naive: "
-        "`write_to_file` returned) minus the emulator's `completed_at` (whole seconds, so up to 1 s high).",
+        "`write_to_file` returned) minus the emulator's `completed_at` (whole seconds, so up to 1 s high). "
+        "CPU: user + system seconds per job of our processes (qcluster and, with webhooks, the site; startup "
+        "excluded, the database server not included), of the naive client's threads, and of the emulator.",
         "",
         common.table(headers, body_rows),
         "",

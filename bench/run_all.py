@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite bench/results.md as a whole (header, then each section).
 
-    .venv/bin/python bench/run_all.py            # full sizes, about 30 minutes
+    .venv/bin/python bench/run_all.py            # full sizes, about 20 minutes
     .venv/bin/python bench/run_all.py --quick    # tiny sizes for CI smoke (under 2 minutes),
                                                  # written to bench/out/results-quick.md
     .venv/bin/python bench/run_all.py --only pages download

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_WINDOW": 600,  # seconds around a create attempt that reconciliation searches
     "DOWNLOAD_MAX_ATTEMPTS": 8,
     "DOWNLOAD_CHUNK_SIZE": 1024 * 1024,
+    "DOWNLOAD_SHA256": "auto",  # "inline" (while downloading), "deferred" (after storing) or "auto"
     "TEMP_DIR": None,  # None: beside the files on a local disk, else the system temp dir
     "USER_MONTHLY_BUDGET": None,  # Decimal-able; None: no limit
     "GROUP_MONTHLY_BUDGETS": {},  # group name -> Decimal-able amount
@@ -309,6 +310,10 @@ def validate() -> None:
             _decimal(get(key), f"{SETTING}[{key!r}]")
     for group, amount in (get("GROUP_MONTHLY_BUDGETS") or {}).items():
         _decimal(amount, f"{SETTING}['GROUP_MONTHLY_BUDGETS'][{group!r}]")
+    if get("DOWNLOAD_SHA256") not in ("auto", "inline", "deferred"):
+        raise ConfigurationError(
+            "DOWNLOAD_SHA256 must be 'auto', 'inline' or 'deferred'", setting=f"{SETTING}['DOWNLOAD_SHA256']"
+        )
     if get("REFERENCE_FIT") not in ("crop", "letterbox"):
         raise ConfigurationError("REFERENCE_FIT must be 'crop' or 'letterbox'", setting=f"{SETTING}['REFERENCE_FIT']")
     provider()

@@ -1,10 +1,15 @@
 """Downloading a finished video into storage, whole and checked, before it expires.
 
-Each variant streams to a temporary file (memory stays flat whatever the size) while it
-is hashed; the MP4 must probe to the job's size and duration and the previews must open
-as the images they claim to be. Only then is each file moved under its deterministic key
-and the asset rows written, in one transaction. A variant the provider does not serve is
-derived from the MP4 with PyAV. Failures retry with backoff while ``expires_at`` allows.
+Each variant streams to a temporary file (memory stays flat whatever the size); the MP4
+must probe to the job's size and duration and the previews must open as the images they
+claim to be. Only then is each file moved under its deterministic key and the asset rows
+written, in one transaction. A variant the provider does not serve is derived from the
+MP4 with PyAV. Failures retry with backoff while ``expires_at`` allows.
+
+Each asset's SHA-256 is computed while it downloads, or, on a local disk, just after it is
+stored, by its own task (``DOWNLOAD_SHA256``): hashing runs at about half the speed a
+socket delivers on a fast link, so doing it inline would hold back the moment a paid video
+is safe and visible (bench/bench_download.py).
 """
 from __future__ import annotations
 
@@ -99,18 +104,29 @@ class _Hasher:
         return self.digest.hexdigest()
 
 
-def fetch(provider: Provider, job: VideoJob, variant: str) -> Fetched:
-    """Stream one variant to a temp file, hashing as it goes; raise if it arrives short."""
+def hash_while_downloading() -> bool:
+    """``DOWNLOAD_SHA256``: hash as bytes arrive, or after storing (``auto``: after, on a local disk)."""
+    mode = conf.get("DOWNLOAD_SHA256")
+    if mode == "auto":
+        return not storage.is_local()
+    return mode == "inline"
+
+
+def fetch(provider: Provider, job: VideoJob, variant: str, *, hashing: bool = True) -> Fetched:
+    """Stream one variant to a temp file (hashing as it goes if asked); raise if it arrives short."""
     tmp = storage.temp_file(SUFFIX[variant], owner=job.uuid)
-    hasher, received = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE"))), 0
+    hasher = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE"))) if hashing else None
+    received = 0
     last_beat = time.monotonic()
     try:
         with tmp, provider.open_content(job.remote_id, variant) as response:
             expected = response.headers.get("content-length")
-            # chunks as they arrive: asking for a chunk size makes httpx copy every byte twice more
+            # chunks as they arrive (the streaming transport reads up to DOWNLOAD_CHUNK_SIZE at once);
+            # asking iter_bytes for a chunk size would copy every byte again
             for chunk in response.iter_bytes():
                 tmp.write(chunk)
-                hasher.update(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
                 received += len(chunk)
                 if time.monotonic() - last_beat > 5:
                     _heartbeat(job)
@@ -121,7 +137,7 @@ def fetch(provider: Provider, job: VideoJob, variant: str) -> Fetched:
         os.unlink(tmp.name)
         raise
     finally:
-        sha256 = hasher.close()
+        sha256 = hasher.close() if hasher is not None else ""
     return Fetched(variant, tmp.name, sha256, received)
 
 
@@ -173,7 +189,7 @@ def _derive(job: VideoJob, video: Fetched, variant: str) -> Fetched:
     return Fetched(variant, tmp.name, sha, size, derived=True)
 
 
-def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str) -> Fetched:
+def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *, hashing: bool = True) -> Fetched:
     """The provider's preview when it serves a real one, else one derived from the MP4.
 
     Previews can always be made from the video, so a preview that fails to download never
@@ -181,7 +197,7 @@ def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str) ->
     """
     if provider.serves_variant(variant):
         try:
-            fetched = fetch(provider, job, variant)
+            fetched = fetch(provider, job, variant, hashing=hashing)
         except (ProviderError, DownloadError) as exc:
             log.info("%s of job %s not downloaded (%s); deriving it from the video", variant, job.pk, exc)
         else:
@@ -215,13 +231,15 @@ def download(job_id: int) -> None:
     if job.download_attempts > 1:
         storage.discard_leftovers(job.uuid)  # an earlier attempt's worker may have died mid-write
     files: list[Fetched] = []
+    hashing, started = hash_while_downloading(), time.monotonic()
     try:
-        video = fetch(provider, job, "video")
+        video = fetch(provider, job, "video", hashing=hashing)
         files.append(video)
         check_video(job, video)
         for variant in ("thumbnail", "spritesheet"):
-            files.append(_preview(provider, job, video, variant))
-        _heartbeat(job)
+            files.append(_preview(provider, job, video, variant, hashing=hashing))
+        if time.monotonic() - started > 5:  # renew our claim before the final step of a long download
+            _heartbeat(job)
         store(job, files)
     except (ProviderError, DownloadError, media.MediaError) as exc:
         _handle_error(job, exc)
@@ -232,35 +250,107 @@ def download(job_id: int) -> None:
 
 
 def store(job: VideoJob, files: list[Fetched]) -> None:
-    """Move checked files under their keys, then record them and complete the job in one transaction."""
+    """Move checked files under their keys, then complete the job and record them in one transaction.
+
+    Files without a SHA-256 yet get one from a ``fingerprint_job`` task queued on commit.
+    The rows are written in two statements (rows of an earlier attempt are updated in place).
+    """
     keys = {f.variant: storage.store_file(storage.asset_key(job.uuid, f.variant), f.path) for f in files}
-    now = timezone.now()
     with transaction.atomic():
-        for f in files:
-            VideoAsset.objects.update_or_create(
-                job=job,
-                variant=f.variant,
-                defaults={
-                    "file": keys[f.variant],
-                    "bytes": f.bytes,
-                    "sha256": f.sha256,
-                    "content_type": storage.CONTENT_TYPES[f.variant],
-                    "width": f.width,
-                    "height": f.height,
-                    "duration": f.duration,
-                    "derived": f.derived,
-                },
-            )
         moved = job.transition(
             JobStatus.COMPLETED,
             expect=(JobStatus.DOWNLOADING,),
-            stored_at=now,
+            stored_at=timezone.now(),
             download_heartbeat_at=None,
             error_code="",
             error_message="",
         )
-    if moved:
+        if not moved:
+            return  # another worker stored the same files under the same keys
+        existing = {a.variant: a for a in VideoAsset.objects.filter(job=job)}
+        rows = []
+        for f in files:
+            row = existing.get(f.variant) or VideoAsset(job=job, variant=f.variant)
+            row.file, row.bytes, row.sha256 = keys[f.variant], f.bytes, f.sha256
+            row.content_type = storage.CONTENT_TYPES[f.variant]
+            row.width, row.height, row.duration, row.derived = f.width, f.height, f.duration, f.derived
+            row.created_at = timezone.now()  # when this file was stored (a retry stores it again)
+            rows.append(row)
+        VideoAsset.objects.bulk_create([r for r in rows if r.pk is None])
+        changed = [r for r in rows if r.pk is not None]
+        if changed:
+            VideoAsset.objects.bulk_update(
+                changed,
+                ["file", "bytes", "sha256", "content_type", "width", "height", "duration", "derived", "created_at"],
+            )
+        if any(not f.sha256 for f in files):
+            from .tasks import enqueue
+
+            enqueue("videos.tasks.fingerprint_job", job.pk)
         transaction.on_commit(lambda: job_stored.send(sender=VideoJob, job=job))
+
+
+def fingerprint(job_id: int) -> int:
+    """Record the SHA-256 of a job's stored assets that have none yet; how many were done.
+
+    Reads the stored file (a local read on a local disk). Marks the job busy through its
+    download heartbeat so the sweep does not queue the same work again meanwhile.
+    """
+    pending = list(VideoAsset.objects.filter(job_id=job_id, sha256=""))
+    if not pending:
+        return 0
+    VideoJob.objects.filter(pk=job_id).update(download_heartbeat_at=timezone.now())
+    done = 0
+    for asset in pending:
+        try:
+            digest, _ = _hash_stored(asset, job_id)
+        except OSError as exc:
+            log.warning("SHA-256 of %s not computed: %s (it stays blank; the next sweep tries again)", asset, exc)
+            continue
+        done += VideoAsset.objects.filter(pk=asset.pk, sha256="", file=asset.file.name).update(sha256=digest)
+    if done == len(pending):
+        VideoJob.objects.filter(pk=job_id).update(download_heartbeat_at=None)
+    return done
+
+
+def _hash_stored(asset: VideoAsset, job_id: int) -> tuple[str, int]:
+    digest, size, last_beat = hashlib.sha256(), 0, time.monotonic()
+    with asset.file.storage.open(asset.file.name, "rb") as fh:
+        for chunk in iter(lambda: fh.read(int(conf.get("DOWNLOAD_CHUNK_SIZE"))), b""):
+            digest.update(chunk)
+            size += len(chunk)
+            if time.monotonic() - last_beat > 5:
+                VideoJob.objects.filter(pk=job_id).update(download_heartbeat_at=timezone.now())
+                last_beat = time.monotonic()
+    return digest.hexdigest(), size
+
+
+def requeue_fingerprints(provider_name: str) -> int:
+    """Queue the SHA-256 of stored assets whose fingerprint task was lost (its worker died).
+
+    Looks back one day only (a file that cannot be read is not retried for ever); the
+    partial index on unhashed assets keeps this cheap however many assets there are.
+    """
+    from .tasks import enqueue
+
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL")))
+    ids = list(
+        VideoAsset.objects.filter(
+            sha256="",
+            created_at__gte=now - dt.timedelta(days=1),
+            created_at__lt=now - dt.timedelta(seconds=30),
+            job__provider=provider_name,
+        )
+        .filter(Q(job__download_heartbeat_at__isnull=True) | Q(job__download_heartbeat_at__lt=stale))
+        .order_by("job_id")
+        .values_list("job_id", flat=True)
+        .distinct()[:100]
+    )
+    VideoJob.objects.filter(pk__in=ids).update(download_heartbeat_at=now)  # held back until it runs
+    for job_id in ids:
+        enqueue("videos.tasks.fingerprint_job", job_id)
+    return len(ids)
 
 
 def _handle_error(job: VideoJob, exc: Exception) -> None:

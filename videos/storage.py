@@ -83,6 +83,11 @@ def _local_root(storage: Storage) -> Path | None:
     return None
 
 
+def is_local() -> bool:
+    """Whether assets go to a local disk (FileSystemStorage) rather than a remote store."""
+    return _local_root(get_storage()) is not None
+
+
 def _incoming_dir() -> Path:
     from . import conf
 

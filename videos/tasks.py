@@ -29,6 +29,13 @@ def download_job(job_id: int) -> None:
     download(job_id)
 
 
+def fingerprint_job(job_id: int) -> None:
+    """SHA-256 of assets stored without one (``DOWNLOAD_SHA256``: after storing)."""
+    from .downloads import fingerprint
+
+    fingerprint(job_id)
+
+
 def stitch_sequence(sequence_id: int, force: bool = False) -> None:
     """Join a sequence's shots once all are stored (queued by the ``job_stored`` signal;
     ``force`` stitches a current sequence again, as the admin's "Stitch again" asks)."""

@@ -285,8 +285,9 @@ def sweep_once(provider: Provider) -> float | None:
         refresh_jobs(provider, due)
     flag_stalled(name)
 
-    # 4. downloads whose task was lost or whose worker died
+    # 4. downloads (and fingerprints) whose task was lost or whose worker died
     downloads.requeue_due(name)
+    downloads.requeue_fingerprints(name)
 
     # when is the next thing due?
     soon = jobs.filter(status__in=JobStatus.active()).aggregate(

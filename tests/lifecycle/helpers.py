@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 from videos import media, storage
 from videos.models import VideoJob
@@ -37,8 +38,20 @@ def _job_dirs() -> list[str]:
     return [f"{_jobs_root()}/{d}" for d in dirs]
 
 
+def wait_for_fingerprints(jobs, timeout: float = 30.0) -> None:
+    """Real workers record a SHA-256 just after storing (DOWNLOAD_SHA256 'deferred'): wait for it."""
+    from videos.models import VideoAsset
+
+    ids = [j.pk for j in jobs]
+    deadline = time.monotonic() + timeout
+    while VideoAsset.objects.filter(job__in=ids, sha256="").exists():
+        assert time.monotonic() < deadline, f"assets still without a SHA-256 after {timeout} s"
+        time.sleep(0.1)
+
+
 def assert_assets_match_emulator(job: VideoJob, emu) -> None:
     """Every stored asset is whole: its sha256 is what the emulator served (or it was derived)."""
+    wait_for_fingerprints([job])
     served = {j["id"]: j for j in emu.jobs()}[job.remote_id]
     files = served["emulator"]["assets"]
     for asset in job.assets.all():

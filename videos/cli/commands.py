@@ -63,7 +63,7 @@ def job_json(job: VideoJob) -> dict[str, Any]:
         "stored_at": job.stored_at.isoformat() if job.stored_at else None,
         "expires_at": job.expires_at.isoformat() if job.expires_at else None,
         "assets": {
-            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256, "derived": a.derived}
+            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256 or None, "derived": a.derived}
             for a in job.assets.all()
         },
     }
@@ -90,7 +90,7 @@ def sequence_json(sequence: Sequence) -> dict[str, Any]:
             for s in report.shots
         ],
         "assets": {
-            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256}
+            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256 or None}
             for a in sequence.assets.all()
         },
     }

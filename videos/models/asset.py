@@ -18,7 +18,7 @@ class VideoAsset(models.Model):
     variant = models.CharField(max_length=20, choices=AssetVariant.choices)
     file = models.FileField(upload_to=asset_upload_to, storage=get_storage, max_length=500)
     bytes = models.BigIntegerField(default=0)
-    sha256 = models.CharField(max_length=64)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Blank until computed, just after storing")
     content_type = models.CharField(max_length=100)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
@@ -29,6 +29,10 @@ class VideoAsset(models.Model):
     class Meta:
         ordering = ["job", "variant"]
         constraints = [models.UniqueConstraint(fields=["job", "variant"], name="videos_asset_one_per_variant")]
+        indexes = [
+            # the few assets still waiting for their SHA-256 (DOWNLOAD_SHA256 "deferred"), found by each sweep
+            models.Index(fields=["created_at"], condition=models.Q(sha256=""), name="videos_asset_unhashed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_variant_display()} of {self.job_id}"

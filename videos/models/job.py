@@ -101,7 +101,9 @@ class VideoJob(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
     last_news_at = models.DateTimeField(null=True, blank=True, help_text="Last time the remote state changed")
-    download_heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Set while a worker downloads")
+    download_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a worker downloads (or hashes) the files"
+    )
     reference_fit = models.CharField(
         max_length=10, default="crop", help_text="How a reference image of another size is fitted: crop or letterbox"
     )

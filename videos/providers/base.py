@@ -161,6 +161,8 @@ def _error_from(exc: Exception) -> ProviderError:
             f"The request {kind} before an answer arrived ({type(cause).__name__ if cause else 'no detail'})",
             ambiguous=not never_sent,
         )
+    if isinstance(exc, httpx2.TransportError):  # while reading a streamed body (the SDK maps the rest)
+        return ProviderError(f"The connection broke while the answer arrived ({exc}); try again", ambiguous=True)
     return ProviderError(f"Unexpected error talking to the provider: {exc}")
 
 
@@ -187,8 +189,8 @@ class Provider:
     def name(self) -> str:
         return self.config.name
 
-    def client(self, timeout: float = 60.0) -> openai.OpenAI:
-        return build_client(self.config, timeout=timeout)
+    def client(self, timeout: float = 60.0, *, streaming: bool = False) -> openai.OpenAI:
+        return build_client(self.config, timeout=timeout, streaming=streaming)
 
     @property
     def features(self) -> dict[str, bool]:
@@ -281,9 +283,12 @@ class Provider:
 
     @contextlib.contextmanager
     def open_content(self, video_id: str, variant: str = "video", *, timeout: float = 300.0) -> Iterator[Any]:
-        """A streaming response for one variant (``iter_bytes``, ``headers``); read it in chunks."""
+        """A streaming response for one variant (``iter_bytes``, ``headers``); read it in chunks.
+
+        Goes through the SDK's streaming client (see ``build_client``): its requests, its errors.
+        """
         with _calling():
-            with self.client(timeout).videos.with_streaming_response.download_content(
+            with self.client(timeout, streaming=True).videos.with_streaming_response.download_content(
                 video_id, variant=variant  # type: ignore[arg-type]
             ) as response:
                 yield response

@@ -1,0 +1,203 @@
+"""Downloads through the streaming transport, and the SHA-256 recorded while or after storing."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import http.server
+import threading
+from typing import Any, Iterator
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from videos import downloads, services, storage
+from videos.exceptions import ConfigurationError, ProviderError
+from videos.models import JobStatus, VideoAsset, VideoJob
+from videos.providers import get_provider
+from videos.providers.client import build_client
+from videos.providers.transport import DirectTransport
+from videos.tracking import sweep_once
+
+from ..support import drain, queued_funcs, settle, sora_settings
+from .helpers import assert_assets_match_emulator, assert_no_partial_files
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make() -> VideoJob:
+    return services.create_video("A lighthouse beam sweeping over fog", size="1280x720", seconds=4)
+
+
+def run_until_downloading(job: VideoJob, emu: Any) -> VideoJob:
+    """Submit the job and let it finish remotely; leave the download task queued."""
+    drain()
+    job.refresh_from_db()
+    emu.complete(job.remote_id)
+    job = services.refresh(job)
+    assert job.status == JobStatus.DOWNLOADING
+    return job
+
+
+# --- the streaming transport -------------------------------------------------------------------------
+def test_content_travels_through_the_direct_transport_with_the_sdks_request(sora):
+    provider = get_provider("emu")
+    client = build_client(provider.config, timeout=300.0, streaming=True)
+    assert isinstance(client._client._transport, DirectTransport)
+    job = run_until_downloading(make(), sora)
+    with provider.open_content(job.remote_id, "video") as response:
+        body = b"".join(response.iter_bytes())
+        assert response.headers["content-type"] == "video/mp4"
+    served = sora.job(job.remote_id)["emulator"]["assets"]["video"]
+    assert hashlib.sha256(body).hexdigest() == served["sha256"] and len(body) == served["size"]
+    assert sora.stats()["requests"]["content"] == 1
+
+
+def test_content_errors_keep_status_code_and_retry_hint(sora):
+    provider = get_provider("emu")
+    with pytest.raises(ProviderError) as missing:
+        with provider.open_content("video_does_not_exist", "video"):
+            pass
+    assert missing.value.status_code == 404 and "video_does_not_exist" in str(missing.value)
+    job = run_until_downloading(make(), sora)
+    sora.set_faults([{"endpoint": "content", "fault": "http_429", "times": 1, "retry_after": 7}])
+    with pytest.raises(ProviderError) as limited:
+        with provider.open_content(job.remote_id, "video"):
+            pass
+    assert limited.value.status_code == 429 and limited.value.retry_after == 7
+
+
+def test_a_truncated_body_is_an_error_not_a_short_file(sora):
+    job = run_until_downloading(make(), sora)
+    sora.set_faults([{"endpoint": "content", "fault": "truncate", "times": 1}])
+    with pytest.raises(ProviderError) as broken:
+        with get_provider("emu").open_content(job.remote_id, "video") as response:
+            for _ in response.iter_bytes():
+                pass
+    assert broken.value.status_code is None and "connection broke" in str(broken.value)
+    assert "complete message body" in str(broken.value)
+
+
+def test_unreachable_provider_is_a_clear_error(settings, emu, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(emu, provider={"BASE_URL": "http://127.0.0.1:9/v1"})  # discard: refused
+    with pytest.raises(ProviderError) as refused:
+        with get_provider("emu").open_content("video_x", "video"):
+            pass
+    assert refused.value.status_code is None and not refused.value.ambiguous
+
+
+class _Origin(http.server.BaseHTTPRequestHandler):
+    """A server that redirects ``/v1/videos/<id>/content`` to a second origin (a CDN) that
+    answers with a chunked body, recording what each one received."""
+
+    seen: list[dict[str, str]] = []
+    body = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4000
+    cdn_port = 0
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        if self.path.startswith("/v1/"):
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{type(self).cdn_port}/signed/abc?sig=1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for start in range(0, len(self.body), 70_000):
+            part = self.body[start:start + 70_000]
+            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture
+def origin() -> Iterator[tuple[str, type[_Origin]]]:
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Origin) for _ in range(2)]
+    _Origin.seen, _Origin.cdn_port = [], servers[1].server_address[1]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    yield f"http://127.0.0.1:{servers[0].server_address[1]}/v1", _Origin
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_redirect_to_another_origin_drops_the_key_and_chunked_bodies_arrive_whole(settings, emu, tmp_path, origin):
+    base_url, handler = origin
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(emu, provider={"BASE_URL": base_url})
+    with get_provider("emu").open_content("video_abc", "video") as response:
+        assert b"".join(response.iter_bytes()) == handler.body
+    api, cdn = handler.seen
+    assert api["path"] == "/v1/videos/video_abc/content?variant=video"
+    assert api["authorization"].startswith("Bearer ") and api["accept-encoding"] == "identity"
+    assert cdn["path"] == "/signed/abc?sig=1" and "authorization" not in cdn  # the key never leaves its origin
+
+
+# --- SHA-256 while or after storing --------------------------------------------------------------------
+def test_deferred_sha256_is_recorded_by_its_own_task_after_the_video_is_stored(settings, sora):
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "deferred"}
+    job = run_until_downloading(make(), sora)
+    downloads.download(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED and job.stored_at is not None
+    assert set(job.assets.values_list("sha256", flat=True)) - {""} <= {a.sha256 for a in job.assets.filter(derived=True)}
+    assert job.assets.get(variant="video").sha256 == ""  # visible and stored, fingerprint still to come
+    assert "videos.tasks.fingerprint_job" in queued_funcs()
+    drain()
+    assert not job.assets.filter(sha256="").exists()
+    assert_assets_match_emulator(job, sora)
+    assert_no_partial_files()
+
+
+def test_inline_sha256_is_recorded_before_the_job_completes(settings, sora):
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "inline"}
+    job = run_until_downloading(make(), sora)
+    downloads.download(job.pk)
+    assert not VideoAsset.objects.filter(job=job, sha256="").exists()
+    assert "videos.tasks.fingerprint_job" not in queued_funcs()
+    assert_assets_match_emulator(job, sora)
+
+
+def test_auto_hashes_after_storing_on_a_local_disk_and_while_downloading_otherwise(settings):
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "auto"}
+    assert downloads.hash_while_downloading() is (not storage.is_local())
+
+
+def test_a_lost_fingerprint_task_is_queued_again_by_the_sweep(settings, sora):
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "deferred"}
+    job = run_until_downloading(make(), sora)
+    downloads.download(job.pk)
+    from django_q.brokers import get_broker
+
+    get_broker().purge_queue()  # the worker that would have hashed died
+    provider = get_provider(job.provider)
+    sweep_once(provider)
+    assert "videos.tasks.fingerprint_job" not in queued_funcs()  # too recent: it may still be running
+    VideoAsset.objects.filter(job=job).update(created_at=VideoAsset.objects.get(job=job, variant="video").created_at
+                                              - dt.timedelta(minutes=2))
+    sweep_once(provider)
+    assert queued_funcs().count("videos.tasks.fingerprint_job") == 1
+    sweep_once(provider)  # held back while queued: not twice
+    assert queued_funcs().count("videos.tasks.fingerprint_job") == 1
+    settle([job])
+    drain()
+    assert_assets_match_emulator(job, sora)
+
+
+def test_unknown_download_sha256_mode_names_the_setting(settings):
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "sometimes"}
+    from videos import conf
+
+    with pytest.raises(ConfigurationError) as bad:
+        conf.validate()
+    assert bad.value.setting == "SORA_VIDEOS['DOWNLOAD_SHA256']"
+    with pytest.raises(SystemCheckError, match="DOWNLOAD_SHA256"):
+        call_command("check")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.server
+import ssl
+import subprocess
 import threading
 from typing import Any, Iterator
 
@@ -100,6 +102,13 @@ class _Origin(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         type(self).seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        if self.path.startswith("/tls/"):
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(self.body)))
+            self.end_headers()
+            self.wfile.write(self.body)
+            return
         if self.path.startswith("/v1/"):
             self.send_response(302)
             self.send_header("Location", f"http://127.0.0.1:{type(self).cdn_port}/signed/abc?sig=1")
@@ -139,6 +148,40 @@ def test_redirect_to_another_origin_drops_the_key_and_chunked_bodies_arrive_whol
     assert api["path"] == "/v1/videos/video_abc/content?variant=video"
     assert api["authorization"].startswith("Bearer ") and api["accept-encoding"] == "identity"
     assert cdn["path"] == "/signed/abc?sig=1" and "authorization" not in cdn  # the key never leaves its origin
+
+
+def test_https_providers_are_verified_against_the_trust_store(settings, emu, tmp_path, monkeypatch):
+    """Hosted providers speak TLS: the certificate is checked with the SDK's trust store
+    (here SSL_CERT_FILE, as httpx2 honours it), and an untrusted one is refused."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Origin.seen = []
+    try:
+        settings.MEDIA_ROOT = str(tmp_path / "media")
+        base_url = f"https://127.0.0.1:{server.server_address[1]}/tls/v1"
+        settings.SORA_VIDEOS = sora_settings(emu, provider={"BASE_URL": base_url})
+        with pytest.raises(ProviderError) as untrusted:  # not in the trust store yet
+            with get_provider("emu").open_content("video_tls", "video"):
+                pass
+        assert untrusted.value.status_code is None
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        settings.SORA_VIDEOS = sora_settings(emu, provider={"BASE_URL": base_url, "LABEL": "trusted now"})
+        from videos.providers.client import reset_clients
+
+        reset_clients()
+        with get_provider("emu").open_content("video_tls", "video") as response:
+            assert b"".join(response.iter_bytes()) == _Origin.body
+        assert _Origin.seen[-1]["path"] == "/tls/v1/videos/video_tls/content?variant=video"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # --- SHA-256 while or after storing --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -26,6 +26,7 @@ from . import actions
 from .common import (
     RETURN_FIELD,
     SubmitPermissionMixin,
+    all_sizes,
     asset_url,
     can_submit,
     model_table,
@@ -34,6 +35,7 @@ from .common import (
     safe_provider,
 )
 from .forms import GenerateForm
+from .large_tables import IndexedDateHierarchyChangeList, LargeTablePaginator
 
 #: services' InvalidRequest.field -> the Generate form's field
 FORM_FIELDS = {
@@ -77,29 +79,74 @@ def status_badge(job: VideoJob) -> str:
     return format_html('<span class="sora-badge sora-status-{}">{}</span>', job.status, label)
 
 
-class ProviderFilter(admin.SimpleListFilter):
-    """Configured providers by their labels (no query)."""
+class ConfiguredValueFilter(admin.SimpleListFilter):
+    """A column's values from the configuration, not from a ``SELECT DISTINCT`` over every job
+    (Django's default for a plain field). A value no longer configured still filters
+    (``?model=old-model``) and is listed while selected."""
+
+    def configured(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        choices = dict(self.configured())
+        if self.value() and self.value() not in choices:
+            choices[self.value()] = self.value()
+        return list(choices.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+
+    def get_facet_counts(self, pk_attname: str, filtered_qs: QuerySet) -> dict[str, Count]:
+        """For "Show counts": one ``COUNT(…) FILTER (WHERE column = …)`` per choice (Django's
+        default is a ``pk IN (subquery)`` per choice)."""
+        return {f"{i}__c": Count(pk_attname, filter=Q(**{self.parameter_name: value}))
+                for i, (value, _label) in enumerate(self.lookup_choices)}
+
+
+class ProviderFilter(ConfiguredValueFilter):
+    """Configured providers by their labels."""
 
     title = "provider"
     parameter_name = "provider"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def configured(self) -> list[tuple[str, str]]:
         return [(name, config.display_name) for name, config in conf.providers().items()]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+class ModelFilter(ConfiguredValueFilter):
+    """The configured providers' models."""
+
+    title = "model"
+    parameter_name = "model"
+
+    def configured(self) -> list[tuple[str, str]]:
+        names = sorted({spec.name for config in conf.providers().values() for spec in config.models.values()})
+        return [(name, name) for name in names]
+
+
+class SizeFilter(ConfiguredValueFilter):
+    """The configured models' sizes."""
+
+    title = "size"
+    parameter_name = "size"
+
+    def configured(self) -> list[tuple[str, str]]:
+        return [(size, size) for size in sorted(all_sizes())]
 
 
 class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
     list_display = ("thumb", "title", "status_column", "spec", "cost_column", "owner", "created")
     list_display_links = ("thumb", "title")
-    list_filter = ("status", "kind", ProviderFilter, "model", "size", "requested_by", "created_at")
+    # no filter reads the job table for its choices; the date hierarchy probes the created_at index;
+    # the paginator counts at most 10,000 rows (large_tables)
+    list_filter = ("status", "kind", ProviderFilter, ModelFilter, SizeFilter, "requested_by", "created_at")
     search_fields = ("prompt_text", "remote_id")
     search_help_text = "Search the prompt text or the provider's video id."
     date_hierarchy = "created_at"
     list_select_related = ("requested_by",)
     list_per_page = 50
     show_full_result_count = False
+    paginator = LargeTablePaginator
     actions = [
         actions.submit_jobs, actions.remix_jobs, actions.edit_jobs, actions.extend_jobs, actions.resubmit_jobs,
         actions.refresh_jobs, actions.retry_download_jobs, actions.delete_jobs,
@@ -146,12 +193,23 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         return found
 
     # --- changelist ---------------------------------------------------------------------
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type:
+        return IndexedDateHierarchyChangeList
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        return super().changelist_view(request, {"title": "Video jobs", **(extra_context or {})})
+        response = super().changelist_view(request, {"title": "Video jobs", **(extra_context or {})})
+        context = getattr(response, "context_data", None) or {}
+        paginator = getattr(context.get("cl"), "paginator", None)
+        if paginator is not None and not getattr(paginator, "exact", True):  # not "All 120000 selected"
+            context["selection_note_all"] = f"All {context['module_name']} selected ({paginator.count_label})"
+        return response
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         thumbs = VideoAsset.objects.filter(variant=AssetVariant.THUMBNAIL).only("id", "job_id", "variant").order_by()
-        return super().get_queryset(request).prefetch_related(Prefetch("assets", thumbs, to_attr="thumbnails"))
+        # ordered explicitly, so a column sort keeps newest first within it (the changelist appends
+        # this ordering): sorting by status reads the (status, -created_at) index, not the whole table
+        return super().get_queryset(request).order_by("-created_at", "-id").prefetch_related(
+            Prefetch("assets", thumbs, to_attr="thumbnails"))
 
     @admin.display(description="")
     def thumb(self, job: VideoJob) -> str:

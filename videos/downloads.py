@@ -6,10 +6,10 @@ claim to be. Only then is each file moved under its deterministic key and the as
 written, in one transaction. A variant the provider does not serve is derived from the
 MP4 with PyAV. Failures retry with backoff while ``expires_at`` allows.
 
-Each asset's SHA-256 is computed while it downloads, or, on a local disk, just after it is
-stored, by its own task (``DOWNLOAD_SHA256``): hashing runs at about half the speed a
-socket delivers on a fast link, so doing it inline would hold back the moment a paid video
-is safe and visible (bench/bench_download.py).
+Each asset's SHA-256 is computed while it downloads or, for a big file on a local disk,
+just after it is stored, by its own task (``DOWNLOAD_SHA256``): hashing runs at about half
+the speed a socket delivers on a fast link, so doing it inline would hold back the moment a
+paid video is safe and visible (bench/bench_download.py).
 """
 from __future__ import annotations
 
@@ -104,23 +104,34 @@ class _Hasher:
         return self.digest.hexdigest()
 
 
-def hash_while_downloading() -> bool:
-    """``DOWNLOAD_SHA256``: hash as bytes arrive, or after storing (``auto``: after, on a local disk)."""
+#: ``DOWNLOAD_SHA256`` "auto" on a local disk hashes files up to this size while they download
+#: (the hash overlaps the transfer and costs a few ms) and defers larger ones to a task.
+AUTO_DEFER_ABOVE = 64 * 1024 * 1024
+
+
+def defer_hash_above() -> int | None:
+    """From ``DOWNLOAD_SHA256``: files larger than this many bytes are hashed after storing
+    (0: every file; None: none, all are hashed while they download)."""
     mode = conf.get("DOWNLOAD_SHA256")
-    if mode == "auto":
-        return not storage.is_local()
-    return mode == "inline"
+    if mode == "inline":
+        return None
+    if mode == "deferred":
+        return 0
+    return AUTO_DEFER_ABOVE if storage.is_local() else None  # to remote storage, hashing never holds back
 
 
-def fetch(provider: Provider, job: VideoJob, variant: str, *, hashing: bool = True) -> Fetched:
-    """Stream one variant to a temp file (hashing as it goes if asked); raise if it arrives short."""
+def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_hash_above: int | None = None) -> Fetched:
+    """Stream one variant to a temp file, hashing as it goes unless it is bigger than
+    ``defer_hash_above`` (see :func:`defer_hash_above`); raise if it arrives short."""
     tmp = storage.temp_file(SUFFIX[variant], owner=job.uuid)
-    hasher = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE"))) if hashing else None
+    hasher: _Hasher | None = None
     received = 0
     last_beat = time.monotonic()
     try:
         with tmp, provider.open_content(job.remote_id, variant) as response:
             expected = response.headers.get("content-length")
+            if _hash_now(defer_hash_above, expected):
+                hasher = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE")))
             # chunks as they arrive (the streaming transport reads up to DOWNLOAD_CHUNK_SIZE at once);
             # asking iter_bytes for a chunk size would copy every byte again
             for chunk in response.iter_bytes():
@@ -139,6 +150,17 @@ def fetch(provider: Provider, job: VideoJob, variant: str, *, hashing: bool = Tr
     finally:
         sha256 = hasher.close() if hasher is not None else ""
     return Fetched(variant, tmp.name, sha256, received)
+
+
+def _hash_now(defer_above: int | None, content_length: str | None) -> bool:
+    if defer_above is None:
+        return True
+    if defer_above == 0:
+        return False
+    try:
+        return content_length is None or int(content_length) <= defer_above  # unknown size: hash now
+    except ValueError:
+        return True
 
 
 def expected_duration(job: VideoJob) -> float | None:
@@ -189,7 +211,8 @@ def _derive(job: VideoJob, video: Fetched, variant: str) -> Fetched:
     return Fetched(variant, tmp.name, sha, size, derived=True)
 
 
-def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *, hashing: bool = True) -> Fetched:
+def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *,
+             defer_hash_above: int | None = None) -> Fetched:
     """The provider's preview when it serves a real one, else one derived from the MP4.
 
     Previews can always be made from the video, so a preview that fails to download never
@@ -197,7 +220,7 @@ def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *,
     """
     if provider.serves_variant(variant):
         try:
-            fetched = fetch(provider, job, variant, hashing=hashing)
+            fetched = fetch(provider, job, variant, defer_hash_above=defer_hash_above)
         except (ProviderError, DownloadError) as exc:
             log.info("%s of job %s not downloaded (%s); deriving it from the video", variant, job.pk, exc)
         else:
@@ -231,13 +254,13 @@ def download(job_id: int) -> None:
     if job.download_attempts > 1:
         storage.discard_leftovers(job.uuid)  # an earlier attempt's worker may have died mid-write
     files: list[Fetched] = []
-    hashing, started = hash_while_downloading(), time.monotonic()
+    defer_above, started = defer_hash_above(), time.monotonic()
     try:
-        video = fetch(provider, job, "video", hashing=hashing)
+        video = fetch(provider, job, "video", defer_hash_above=defer_above)
         files.append(video)
         check_video(job, video)
         for variant in ("thumbnail", "spritesheet"):
-            files.append(_preview(provider, job, video, variant, hashing=hashing))
+            files.append(_preview(provider, job, video, variant, defer_hash_above=defer_above))
         if time.monotonic() - started > 5:  # renew our claim before the final step of a long download
             _heartbeat(job)
         store(job, files)
@@ -276,8 +299,8 @@ def store(job: VideoJob, files: list[Fetched]) -> None:
             row.width, row.height, row.duration, row.derived = f.width, f.height, f.duration, f.derived
             row.created_at = timezone.now()  # when this file was stored (a retry stores it again)
             rows.append(row)
-        VideoAsset.objects.bulk_create([r for r in rows if r.pk is None])
         changed = [r for r in rows if r.pk is not None]
+        VideoAsset.objects.bulk_create([r for r in rows if r.pk is None])
         if changed:
             VideoAsset.objects.bulk_update(
                 changed,

@@ -209,9 +209,21 @@ def test_inline_sha256_is_recorded_before_the_job_completes(settings, sora):
     assert_assets_match_emulator(job, sora)
 
 
-def test_auto_hashes_after_storing_on_a_local_disk_and_while_downloading_otherwise(settings):
-    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "auto"}
-    assert downloads.hash_while_downloading() is (not storage.is_local())
+def test_auto_hashes_small_files_inline_and_defers_big_ones_on_a_local_disk(settings, emulators, tmp_path):
+    """``auto``: on a local disk, files over AUTO_DEFER_ABOVE are hashed after storing (their
+    hash would hold back the download); smaller ones, and anything bound for remote storage,
+    while they download (no extra task)."""
+    big = emulators.get(extra_args=("--content-padding", str(downloads.AUTO_DEFER_ABOVE + 1_000_000)))
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    for emu, big_file in ((emulators.get(), False), (big, True)):
+        settings.SORA_VIDEOS = sora_settings(emu, DOWNLOAD_SHA256="auto")
+        job = run_until_downloading(make(), emu)
+        downloads.download(job.pk)
+        deferred = set(job.assets.filter(sha256="").values_list("variant", flat=True))
+        assert deferred == ({"video"} if big_file and storage.is_local() else set())
+        assert ("videos.tasks.fingerprint_job" in queued_funcs()) is bool(deferred)
+        drain()
+        assert_assets_match_emulator(job, emu)
 
 
 def test_a_lost_fingerprint_task_is_queued_again_by_the_sweep(settings, sora):

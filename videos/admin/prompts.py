@@ -39,7 +39,8 @@ class PromptAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         css = {"all": ("videos/admin/admin.css",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(job_total=Count("jobs"))
+        # explicit order: Meta.ordering does not apply to GROUP BY queries (the autocomplete paginates this)
+        return super().get_queryset(request).annotate(job_total=Count("jobs")).order_by("-updated_at", "-pk")
 
     @admin.display(description="Prompt as sent")
     def composed_preview(self, prompt: Prompt) -> str:

@@ -7,6 +7,8 @@ import http.server
 import ssl
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 from typing import Any, Iterator
 
 import pytest
@@ -182,6 +184,58 @@ def test_https_providers_are_verified_against_the_trust_store(settings, emu, tmp
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward HTTP proxy (absolute-form GET), recording what it relayed."""
+
+    relayed: list[str] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).relayed.append(self.path)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection", "connection")}
+        try:
+            upstream = urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                urllib.request.Request(self.path, headers=headers))
+        except urllib.error.HTTPError as exc:
+            upstream = exc
+        body = upstream.read()
+        self.send_response(upstream.code)
+        for name, value in upstream.headers.items():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_proxy_from_the_environment_is_used_for_downloads(sora, monkeypatch):
+    """httpx2 ignores HTTP(S)_PROXY once given a transport: with one set, downloads keep the SDK's transport."""
+    from videos.providers.client import reset_clients
+
+    job = run_until_downloading(make(), sora)
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    _Proxy.relayed = []
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        reset_clients()
+        provider = get_provider("emu")
+        assert not isinstance(build_client(provider.config, timeout=300.0, streaming=True)._client._transport,
+                              DirectTransport)
+        with provider.open_content(job.remote_id, "video") as response:
+            body = b"".join(response.iter_bytes())
+        assert hashlib.sha256(body).hexdigest() == sora.job(job.remote_id)["emulator"]["assets"]["video"]["sha256"]
+        assert _Proxy.relayed == [f"{sora.base_url}/videos/{job.remote_id}/content?variant=video"]
+    finally:
+        reset_clients()
+        proxy.shutdown()
+        proxy.server_close()
 
 
 # --- SHA-256 while or after storing --------------------------------------------------------------------

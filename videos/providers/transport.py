@@ -5,8 +5,9 @@ events in Python and tops out near 500 MB/s on loopback, a fifth of what one soc
 carry (bench/bench_download.py). For ``/content`` the SDK still builds the request (base
 URL, auth, headers, redirects, error mapping) and we only change how its bytes travel:
 one HTTP/1.1 connection per download, the body read with ``read1`` in chunks of up to
-``chunk_size`` as they arrive. Proxies from the environment keep httpx2's own transport
-(httpx2 mounts them above this one), so nothing that worked before stops working.
+``chunk_size`` as they arrive. With a proxy in the environment (``HTTPS_PROXY`` and the
+like, which httpx2 ignores once a transport is given) the SDK's own transport is kept, so
+nothing that worked before stops working.
 """
 from __future__ import annotations
 
@@ -112,9 +113,19 @@ class _Body(httpx2.SyncByteStream):
         self._connection.close()
 
 
+def environment_proxies() -> dict[str, str]:
+    """Proxies set in the environment for HTTP(S) (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, any case)."""
+    import urllib.request
+
+    return {scheme: url for scheme, url in urllib.request.getproxies().items() if scheme in ("http", "https", "all")}
+
+
 def streaming_http_client(**kwargs: Any) -> httpx2.Client:
-    """An SDK-default httpx2 client whose direct connections use :class:`DirectTransport`."""
+    """An SDK-default httpx2 client for downloads: :class:`DirectTransport` unless a proxy is
+    configured in the environment (then httpx2's own transport, which honours it)."""
     import openai
 
     chunk_size = kwargs.pop("chunk_size", 1024 * 1024)
+    if environment_proxies():
+        return openai.DefaultHttpxClient(**kwargs)
     return openai.DefaultHttpxClient(transport=DirectTransport(chunk_size=chunk_size), **kwargs)

@@ -10,19 +10,36 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..models import AssetVariant, VideoAsset
+from ..storage import CONTENT_TYPES
 from .common import asset_url
+from .jobs import ConfiguredValueFilter
+from .large_tables import LargeTableAdminMixin
 
 
-class VideoAssetAdmin(admin.ModelAdmin):
+class ContentTypeFilter(ConfiguredValueFilter):
+    """The content types the downloads store (one per variant)."""
+
+    title = "content type"
+    parameter_name = "content_type"
+
+    def configured(self) -> list[tuple[str, str]]:
+        return [(value, value) for value in sorted(set(CONTENT_TYPES.values()))]
+
+
+class VideoAssetAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("preview", "variant", "job_link", "file_size", "dimensions", "duration_column", "derived",
                     "created_at")
     list_display_links = ("preview", "variant")
-    list_filter = ("variant", "derived", "content_type", "created_at")
+    # three rows per job: no filter reads the table for its choices, the date hierarchy probes the
+    # created_at index (migration 0004), the count stops at 10,000 rows (large_tables)
+    list_filter = ("variant", "derived", ContentTypeFilter, "created_at")
     search_fields = ("job__prompt_text", "job__remote_id", "=sha256")
     search_help_text = "Search the job's prompt, the provider's video id, or an exact SHA-256."
     date_hierarchy = "created_at"
     list_select_related = ("job",)
-    show_full_result_count = False
+    # newest first from the created_at index (Meta.ordering, by job, would sort the joined job table);
+    # a column sort keeps it as the tie-break
+    ordering = ("-created_at", "-id")
     list_per_page = 50
     fields = ("player", "job_link", ("variant", "content_type", "derived"), ("file_size", "dimensions",
               "duration_column"), "file", "sha256", "download", "created_at")
@@ -47,7 +64,7 @@ class VideoAssetAdmin(admin.ModelAdmin):
             return format_html('<img class="sora-thumb" src="{}" alt="" loading="lazy">', url)
         return format_html('<span class="sora-thumb sora-thumb-empty sora-thumb-{}"></span>', asset.variant)
 
-    @admin.display(description="Job", ordering="job")
+    @admin.display(description="Job", ordering="job_id")  # the (job, variant) index, not the job's own ordering
     def job_link(self, asset: VideoAsset) -> str:
         url = reverse("admin:videos_videojob_change", args=[asset.job_id])
         return format_html('<a href="{}">#{} {}</a>', url, asset.job_id, asset.job.short_prompt)

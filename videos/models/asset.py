@@ -30,6 +30,7 @@ class VideoAsset(models.Model):
         ordering = ["job", "variant"]
         constraints = [models.UniqueConstraint(fields=["job", "variant"], name="videos_asset_one_per_variant")]
         indexes = [
+            models.Index(fields=["created_at"], name="videos_asset_created"),  # admin order and date hierarchy
             # the few assets still waiting for their SHA-256 (DOWNLOAD_SHA256 "deferred"), found by each sweep
             models.Index(fields=["created_at"], condition=models.Q(sha256=""), name="videos_asset_unhashed"),
         ]

@@ -197,15 +197,18 @@ def test_resubmit(sora, op):
     assert "Only a failed, completed or stuck job can be re-submitted" in msgs
 
 
-def test_refresh(sora, op):
+def test_refresh(emulators, op, settings, tmp_path):
+    slow = emulators.get(generation_time=120)  # still in flight when refreshed (not finished by a sweep)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(slow)
     job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
     drain()  # submitted: the emulator has it, queued or in progress
     job.refresh_from_db()
     assert job.status in JobStatus.in_flight()
     done = make_job(status=JobStatus.COMPLETED, remote_id="video_x")
-    before = sora.stats()["requests"]["retrieve"]
+    before = slow.stats()["requests"]["retrieve"]
     response = act(op, "refresh_jobs", job, done)
-    assert sora.stats()["requests"]["retrieve"] == before + 1
+    assert slow.stats()["requests"]["retrieve"] == before + 1
     msgs = texts(response)
     assert f"#{job.pk}" in msgs and ("still" in msgs or "now" in msgs)
     assert "Only a job queued or in progress at the provider can be refreshed" in msgs

@@ -84,13 +84,17 @@ def test_progress_endpoint_follows_the_job(sora, op, emulators, settings):
     assert '<video id="sora-player"' in done["html"] and 'value="remix_jobs"' in done["html"]
 
 
-def test_progress_refreshes_a_stale_job_when_watched(sora, op, settings):
-    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "LIVE_REFRESH_AFTER": 0}
+def test_progress_refreshes_a_stale_job_when_watched(emulators, op, settings, tmp_path):
+    slow = emulators.get(generation_time=120)  # still in flight when the page asks (not finished by a sweep)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(slow, LIVE_REFRESH_AFTER=0)
     job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
     drain()
-    before = sora.stats()["requests"]["retrieve"]
+    job.refresh_from_db()
+    assert job.status in JobStatus.in_flight()
+    before = slow.stats()["requests"]["retrieve"]
     progress(op, job)
-    assert sora.stats()["requests"]["retrieve"] == before + 1
+    assert slow.stats()["requests"]["retrieve"] == before + 1
 
 
 def test_progress_needs_view_permission(sora, db, op):

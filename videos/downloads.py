@@ -58,15 +58,6 @@ def _heartbeat(job: VideoJob) -> None:
     VideoJob.objects.filter(pk=job.pk).update(download_heartbeat_at=timezone.now())
 
 
-def _hash_file(path: str) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 class _Hasher:
     """SHA-256 on a helper thread, fed batches of about ``batch`` bytes.
 
@@ -120,9 +111,9 @@ def defer_hash_above() -> int | None:
     return AUTO_DEFER_ABOVE if storage.is_local() else None  # to remote storage, hashing never holds back
 
 
-def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_hash_above: int | None = None) -> Fetched:
+def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_above: int | None = None) -> Fetched:
     """Stream one variant to a temp file, hashing as it goes unless it is bigger than
-    ``defer_hash_above`` (see :func:`defer_hash_above`); raise if it arrives short."""
+    ``defer_above`` bytes (see :func:`defer_hash_above`); raise if it arrives short."""
     tmp = storage.temp_file(SUFFIX[variant], owner=job.uuid)
     hasher: _Hasher | None = None
     received = 0
@@ -130,7 +121,7 @@ def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_hash_above: 
     try:
         with tmp, provider.open_content(job.remote_id, variant) as response:
             expected = response.headers.get("content-length")
-            if _hash_now(defer_hash_above, expected):
+            if _hash_now(defer_above, expected):
                 hasher = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE")))
             # chunks as they arrive (the streaming transport reads up to DOWNLOAD_CHUNK_SIZE at once);
             # asking iter_bytes for a chunk size would copy every byte again
@@ -207,12 +198,13 @@ def _derive(job: VideoJob, video: Fetched, variant: str) -> Fetched:
     except BaseException:
         os.unlink(tmp.name)
         raise
-    sha, size = _hash_file(tmp.name)
-    return Fetched(variant, tmp.name, sha, size, derived=True)
+    with open(tmp.name, "rb") as fh:
+        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    return Fetched(variant, tmp.name, sha, os.path.getsize(tmp.name), derived=True)
 
 
 def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *,
-             defer_hash_above: int | None = None) -> Fetched:
+             defer_above: int | None = None) -> Fetched:
     """The provider's preview when it serves a real one, else one derived from the MP4.
 
     Previews can always be made from the video, so a preview that fails to download never
@@ -220,7 +212,7 @@ def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *,
     """
     if provider.serves_variant(variant):
         try:
-            fetched = fetch(provider, job, variant, defer_hash_above=defer_hash_above)
+            fetched = fetch(provider, job, variant, defer_above=defer_above)
         except (ProviderError, DownloadError) as exc:
             log.info("%s of job %s not downloaded (%s); deriving it from the video", variant, job.pk, exc)
         else:
@@ -256,11 +248,11 @@ def download(job_id: int) -> None:
     files: list[Fetched] = []
     defer_above, started = defer_hash_above(), time.monotonic()
     try:
-        video = fetch(provider, job, "video", defer_hash_above=defer_above)
+        video = fetch(provider, job, "video", defer_above=defer_above)
         files.append(video)
         check_video(job, video)
         for variant in ("thumbnail", "spritesheet"):
-            files.append(_preview(provider, job, video, variant, defer_hash_above=defer_above))
+            files.append(_preview(provider, job, video, variant, defer_above=defer_above))
         if time.monotonic() - started > 5:  # renew our claim before the final step of a long download
             _heartbeat(job)
         store(job, files)
@@ -317,7 +309,8 @@ def fingerprint(job_id: int) -> int:
     """Record the SHA-256 of a job's stored assets that have none yet; how many were done.
 
     Reads the stored file (a local read on a local disk). Marks the job busy through its
-    download heartbeat so the sweep does not queue the same work again meanwhile.
+    download heartbeat so the sweep does not queue the same work again meanwhile (should
+    that run out on a very slow read, a second task only repeats the same conditional update).
     """
     pending = list(VideoAsset.objects.filter(job_id=job_id, sha256=""))
     if not pending:
@@ -326,7 +319,8 @@ def fingerprint(job_id: int) -> int:
     done = 0
     for asset in pending:
         try:
-            digest, _ = _hash_stored(asset, job_id)
+            with asset.file.storage.open(asset.file.name, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
         except OSError as exc:
             log.warning("SHA-256 of %s not computed: %s (it stays blank; the next sweep tries again)", asset, exc)
             continue
@@ -334,18 +328,6 @@ def fingerprint(job_id: int) -> int:
     if done == len(pending):
         VideoJob.objects.filter(pk=job_id).update(download_heartbeat_at=None)
     return done
-
-
-def _hash_stored(asset: VideoAsset, job_id: int) -> tuple[str, int]:
-    digest, size, last_beat = hashlib.sha256(), 0, time.monotonic()
-    with asset.file.storage.open(asset.file.name, "rb") as fh:
-        for chunk in iter(lambda: fh.read(int(conf.get("DOWNLOAD_CHUNK_SIZE"))), b""):
-            digest.update(chunk)
-            size += len(chunk)
-            if time.monotonic() - last_beat > 5:
-                VideoJob.objects.filter(pk=job_id).update(download_heartbeat_at=timezone.now())
-                last_beat = time.monotonic()
-    return digest.hexdigest(), size
 
 
 def requeue_fingerprints(provider_name: str) -> int:

@@ -307,12 +307,8 @@ def _copy_local(field_file: Any, suffix: str) -> str:
 
 
 def _sha256(path: str) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return hashlib.file_digest(fh, "sha256").hexdigest(), os.path.getsize(path)
 
 
 def claim_stitch(sequence: Sequence, *, force: bool = False) -> str | None:

@@ -62,7 +62,40 @@ class OwnerField(forms.ModelChoiceField):
         return full or obj.get_username()
 
 
-class GalleryFilterForm(forms.Form):
+class FilterForm(forms.Form):
+    """What the gallery's filter forms share: the active owner choices, a count of the filters
+    in use and the query string that keeps them across pages. Subclasses name ``FILTER_FIELDS``."""
+
+    #: The fields that narrow the list (everything but the cursor).
+    FILTER_FIELDS: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields:
+            user_model = get_user_model()
+            self.fields["owner"].queryset = user_model._default_manager.filter(is_active=True).order_by(
+                user_model.USERNAME_FIELD
+            )
+
+    @property
+    def active_filters(self) -> int:
+        if not self.is_bound or not self.is_valid():
+            return 0
+        return sum(1 for name in self.FILTER_FIELDS if self.cleaned_data.get(name) not in (None, ""))
+
+    def querystring(self, **extra: Any) -> str:
+        """The current (valid) filters as a query string, plus ``extra`` (for pager links)."""
+        params: list[tuple[str, str]] = []
+        if self.is_bound:
+            for name in self.FILTER_FIELDS:
+                value = self.data.get(name, "")
+                if value and name not in self.errors:
+                    params.append((name, str(value)))
+        params += [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
+        return urlencode(params)
+
+
+class GalleryFilterForm(FilterForm):
     q = forms.CharField(
         label="Search prompts", required=False, max_length=MAX_SEARCH, strip=True,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search prompts…", "autocomplete": "off"}),
@@ -76,7 +109,6 @@ class GalleryFilterForm(forms.Form):
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    #: The fields that narrow the list (everything but the cursor).
     FILTER_FIELDS = ("q", "status", "model", "provider", "size", "kind", "owner", "date_from", "date_to")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -87,10 +119,6 @@ class GalleryFilterForm(forms.Form):
         self.fields["provider"].choices = [("", "Any provider")] + providers
         self.fields["size"].choices = [("", "Any size")] + [(s, s.replace("x", "×")) for s in sizes]
         self.fields["kind"].choices = [("", "Any kind")] + list(JobKind.choices)
-        user_model = get_user_model()
-        self.fields["owner"].queryset = user_model._default_manager.filter(is_active=True).order_by(
-            user_model.USERNAME_FIELD
-        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -98,12 +126,6 @@ class GalleryFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")
         return data
-
-    @property
-    def active_filters(self) -> int:
-        if not self.is_bound or not self.is_valid():
-            return 0
-        return sum(1 for name in self.FILTER_FIELDS if self.cleaned_data.get(name) not in (None, ""))
 
     def apply(self, qs: QuerySet) -> QuerySet:
         """Narrow ``qs`` by the valid filters (call after ``is_valid()``)."""
@@ -125,17 +147,6 @@ class GalleryFilterForm(forms.Form):
             end = dt.datetime.combine(data["date_to"] + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
             qs = qs.filter(created_at__lt=end)
         return qs
-
-    def querystring(self, **extra: Any) -> str:
-        """The current (valid) filters as a query string, plus ``extra`` (for pager links)."""
-        params: list[tuple[str, str]] = []
-        if self.is_bound:
-            for name in self.FILTER_FIELDS:
-                value = self.data.get(name, "")
-                if value and name not in self.errors:
-                    params.append((name, str(value)))
-        params += [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
-        return urlencode(params)
 
 
 # --- keyset pagination ---------------------------------------------------------------

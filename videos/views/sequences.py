@@ -14,7 +14,6 @@ import uuid as uuidlib
 from typing import Any, Iterable
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_safe
 
 from .. import conf
 from ..exceptions import SoraVideosError
-from ..filters import MAX_SEARCH, PAGE_SIZE, OwnerField, keyset_page
+from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
 from ..sequences import BAD, SequenceProgress, progress
 from .access import gallery_access, json_access
@@ -35,7 +34,7 @@ ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
 VARIANTS = ("video", "thumbnail", "spritesheet")
 
 
-class SequenceFilterForm(forms.Form):
+class SequenceFilterForm(FilterForm):
     q = forms.CharField(
         label="Search titles and shot prompts", required=False, max_length=MAX_SEARCH, strip=True,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search sequences…", "autocomplete": "off"}),
@@ -48,16 +47,6 @@ class SequenceFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", "Any status")] + list(SequenceStatus.choices)
-        user_model = get_user_model()
-        self.fields["owner"].queryset = user_model._default_manager.filter(is_active=True).order_by(
-            user_model.USERNAME_FIELD
-        )
-
-    @property
-    def active_filters(self) -> int:
-        if not self.is_bound or not self.is_valid():
-            return 0
-        return sum(1 for name in self.FILTER_FIELDS if self.cleaned_data.get(name) not in (None, ""))
 
     def apply(self, qs: QuerySet) -> QuerySet:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
@@ -69,14 +58,6 @@ class SequenceFilterForm(forms.Form):
         if data.get("owner"):
             qs = qs.filter(owner=data["owner"])
         return qs
-
-    def querystring(self, **extra: Any) -> str:
-        from urllib.parse import urlencode
-
-        params = [(name, str(self.data.get(name))) for name in self.FILTER_FIELDS
-                  if self.is_bound and self.data.get(name) and name not in self.errors]
-        params += [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
-        return urlencode(params)
 
 
 # --- loading ---------------------------------------------------------------------------------

@@ -190,19 +190,23 @@ def _nice_name(text: str, stem: str, ext: str) -> str:
     return f"{words or 'video'}-{stem}.{ext}"
 
 
+def _serve_variant(request: HttpRequest, item: VideoAsset | SequenceAsset, title: str, owner_uuid: Any) -> HttpResponse:
+    """One variant of a job or sequence, named after its title and owner's uuid when downloaded."""
+    ext = EXTENSIONS.get(item.variant) or os.path.splitext(item.file.name)[1].lstrip(".") or "bin"
+    suffix = "" if item.variant == "video" else f"-{item.variant}"
+    filename = _nice_name(title, f"{str(owner_uuid)[:8]}{suffix}", ext)
+    return serve_file(
+        request, item.file, content_type=item.content_type or "application/octet-stream",
+        etag=item.sha256 or None, filename=filename, download=_wants_download(request),
+    )
+
+
 @require_safe
 @gallery_access
 def asset(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's file (video, thumbnail, spritesheet); ``?download=1`` saves it under a readable name."""
     item = get_object_or_404(VideoAsset.objects.select_related("job"), pk=pk)
-    job = item.job
-    ext = EXTENSIONS.get(item.variant) or os.path.splitext(item.file.name)[1].lstrip(".") or "bin"
-    suffix = "" if item.variant == "video" else f"-{item.variant}"
-    filename = _nice_name(job.prompt_text, f"{str(job.uuid)[:8]}{suffix}", ext)
-    return serve_file(
-        request, item.file, content_type=item.content_type or "application/octet-stream",
-        etag=item.sha256 or None, filename=filename, download=_wants_download(request),
-    )
+    return _serve_variant(request, item, item.job.prompt_text, item.job.uuid)
 
 
 @require_safe
@@ -210,14 +214,7 @@ def asset(request: HttpRequest, pk: int) -> HttpResponse:
 def sequence_asset(request: HttpRequest, pk: int) -> HttpResponse:
     """A stitched sequence's file (video, thumbnail, spritesheet); same access, Range and S3 rules as ``asset``."""
     item = get_object_or_404(SequenceAsset.objects.select_related("sequence"), pk=pk)
-    sequence = item.sequence
-    ext = EXTENSIONS.get(item.variant) or os.path.splitext(item.file.name)[1].lstrip(".") or "bin"
-    suffix = "" if item.variant == "video" else f"-{item.variant}"
-    filename = _nice_name(sequence.title or "sequence", f"{str(sequence.uuid)[:8]}{suffix}", ext)
-    return serve_file(
-        request, item.file, content_type=item.content_type or "application/octet-stream",
-        etag=item.sha256 or None, filename=filename, download=_wants_download(request),
-    )
+    return _serve_variant(request, item, item.sequence.title or "sequence", item.sequence.uuid)
 
 
 @require_safe

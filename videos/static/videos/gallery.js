@@ -2,6 +2,8 @@
 (function () {
   "use strict";
 
+  var poller = window.SoraLive.poller, getJSON = window.SoraLive.getJSON;
+
   /* ---- spritesheet scrubbing ---------------------------------------------------------
    * Our own spritesheets are a JPEG grid of 10 frames, 5 to a row (videos/media.py); a
    * provider's may differ, so the grid is read from the image's natural size: the tile
@@ -120,32 +122,6 @@
       working.textContent = { pending: "Submitting…", submitting: "Submitting…", queued: "Queued…",
         downloading: "Saving…" }[info.status] || "Generating…";
     }
-  }
-
-  function poller(fetchOnce, intervalMs) {
-    var failures = 0, timer = null;
-    function tick() {
-      timer = null;
-      if (document.hidden) { timer = setTimeout(tick, intervalMs); return; }
-      fetchOnce().then(function (keepGoing) {
-        failures = 0;
-        if (keepGoing) timer = setTimeout(tick, intervalMs);
-      }, function () {
-        failures += 1;
-        timer = setTimeout(tick, Math.min(30000, intervalMs * Math.pow(2, failures)));
-      });
-    }
-    timer = setTimeout(tick, intervalMs);
-    document.addEventListener("visibilitychange", function () {
-      if (!document.hidden && timer) { clearTimeout(timer); tick(); }
-    });
-  }
-
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) throw new Error("HTTP " + r.status);
-      return r.json();
-    });
   }
 
   function watchGallery() {

@@ -5,31 +5,7 @@
 (function () {
   "use strict";
 
-  function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) throw new Error("HTTP " + r.status);
-      return r.json();
-    });
-  }
-
-  function poller(fetchOnce, intervalMs) {
-    var failures = 0, timer = null;
-    function tick() {
-      timer = null;
-      if (document.hidden) { timer = setTimeout(tick, intervalMs); return; }
-      fetchOnce().then(function (keepGoing) {
-        failures = 0;
-        if (keepGoing) timer = setTimeout(tick, intervalMs);
-      }, function () {
-        failures += 1;
-        timer = setTimeout(tick, Math.min(30000, intervalMs * Math.pow(2, failures)));
-      });
-    }
-    timer = setTimeout(tick, intervalMs);
-    document.addEventListener("visibilitychange", function () {
-      if (!document.hidden && timer) { clearTimeout(timer); tick(); }
-    });
-  }
+  var poller = window.SoraLive.poller, getJSON = window.SoraLive.getJSON;
 
   function setBar(root, barSel, percentSel, value) {
     var pct = Math.max(0, Math.min(100, value | 0));

@@ -116,18 +116,25 @@ def raw_request(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     api_key: str | None = "sk-emulator",
+    follow_redirects: bool = True,
 ) -> RawResponse:
     """One request outside the SDK, for what the SDK cannot send (or hides)."""
     all_headers = dict(headers or {})
     if api_key is not None:
         all_headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+    opener = urllib.request.build_opener() if follow_redirects else urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with opener.open(request, timeout=30) as response:
             return RawResponse(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
     except urllib.error.HTTPError as error:
         with error:
             return RawResponse(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx itself is the answer
 
 
 def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[bytes, str]:

@@ -114,7 +114,7 @@ def test_list_paginates_in_both_orders_and_skips_deleted(emulator, sdk):
     assert page["has_more"] is False
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=ten", "order=sideways", "after=video_nope"])
+@pytest.mark.parametrize("query", ["limit=-1", "limit=101", "limit=ten", "order=sideways", "after=video_nope"])
 def test_list_rejects_bad_parameters(emulator, sdk, query):
     response = raw_request("GET", f"{emulator.base_url}/videos?{query}")
     assert response.status == 400
@@ -389,3 +389,10 @@ def test_padded_content_streams_as_a_valid_mp4(emulator_pool):
     assert sha256(data) == emulator.job(video.id)["emulator"]["assets"]["video"]["sha256"]
     facts = probe(data)
     assert (facts.width, facts.height) == (720, 1280) and abs(facts.duration - 4) <= 1 / facts.fps
+
+
+def test_list_takes_limit_zero_as_the_spec_allows(emulator, sdk):
+    sdk.videos.create(prompt="A kite over dunes")
+    response = raw_request("GET", f"{emulator.base_url}/videos?limit=0")
+    assert response.status == 200
+    assert response.json() == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": True}

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import io
 import json
+import threading
+import time
 
 import openai
 import pytest
 from openai.types import Video
 from PIL import Image
 
-from videos.emulator.dialects import dialect_names, get_dialect
-from videos.presets import DIALECTS, MODEL_PRESETS
+from videos.emulator.dialects import dialect_names
+from videos.presets import DIALECTS
 
 from .helpers import (
     first_frame,
@@ -31,8 +34,6 @@ WAN = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
 
 def test_every_preset_dialect_is_emulated():
     assert set(dialect_names()) == set(DIALECTS)
-    for name in DIALECTS:
-        assert list(get_dialect(name).models) == list(MODEL_PRESETS[name])
 
 
 # -- vLLM-Omni -----------------------------------------------------------------------
@@ -49,6 +50,7 @@ def test_vllm_serves_its_one_model_with_diffusion_fields(vllm):
         prompt="A paper boat on a river",
         size="832x480",
         seconds="2",
+        model="sora-2",
         extra_body={"negative_prompt": "blurry", "num_inference_steps": 4, "guidance_scale": 5.0, "fps": 6},
     )
     assert video.id.startswith("video_gen_") and video.model == WAN
@@ -58,19 +60,44 @@ def test_vllm_serves_its_one_model_with_diffusion_fields(vllm):
     assert abs(facts.duration - 2) <= 1 / 6
 
 
-@pytest.mark.parametrize(
-    ("extra", "param"),
-    [
-        ({"seed": "abc"}, "seed"),
-        ({"fps": 0}, "fps"),
-        ({"motion_bucket": 3}, "motion_bucket"),
-        ({"model": "sora-2"}, "model"),
-    ],
-)
-def test_vllm_validates_extra_fields(vllm, extra, param):
-    with pytest.raises(openai.BadRequestError) as caught:
-        vllm.client().videos.create(prompt="x", extra_body=extra)
-    assert caught.value.body["param"] == param
+def test_vllm_progress_jumps_from_0_to_100(vllm):
+    sdk = vllm.client()
+    video = sdk.videos.create(prompt="A paper boat", size="832x480", seconds="2")
+    done, seen = wait_for(sdk, video.id)
+    assert done.status == "completed" and "in_progress" in {status for status, _ in seen}
+    assert {progress for status, progress in seen if status != "completed"} == {0}
+
+
+def test_vllm_restart_forgets_every_job(vllm):
+    sdk = vllm.client()
+    video = sdk.videos.create(prompt="A paper boat", size="832x480", seconds="2")
+    vllm.complete(video.id)
+    assert vllm.restart() == 1
+    for call in (lambda: sdk.videos.retrieve(video.id), lambda: sdk.videos.download_content(video.id)):
+        with pytest.raises(openai.NotFoundError):
+            call()
+    assert vllm.stats()["jobs_created"] == 1
+
+
+def test_vllm_delete_cancels_a_running_job_first(emulator_pool):
+    slow = emulator_pool.get(dialect="vllm-omni", generation_time=20)
+    sdk = slow.client()
+    video = sdk.videos.create(prompt="A paper boat", size="832x480", seconds="2")
+    with pytest.raises(openai.ConflictError):
+        sdk.videos.delete(video.id)
+    failed, _ = wait_for(sdk, video.id)
+    assert failed.status == "failed" and failed.error.code == "CancelledError"
+    assert sdk.videos.delete(video.id).deleted is True
+
+
+def test_vllm_file_ttl_leaves_a_completed_job_without_content(vllm):
+    sdk = vllm.client()
+    video = sdk.videos.create(prompt="A paper boat", size="832x480", seconds="2")
+    vllm.complete(video.id)
+    vllm.expire(video.id)
+    assert sdk.videos.retrieve(video.id).status == "completed"
+    with pytest.raises(openai.NotFoundError):
+        sdk.videos.download_content(video.id)
 
 
 def test_vllm_seed_makes_output_byte_for_byte_reproducible(vllm):
@@ -89,24 +116,6 @@ def test_vllm_seed_makes_output_byte_for_byte_reproducible(vllm):
     assert sha256(render(7, prompt="Another prompt")) != sha256(first)
 
 
-def test_vllm_has_no_remix_edit_extension_or_preview_variants(vllm):
-    sdk = vllm.client()
-    video = sdk.videos.create(prompt="A kite", seconds="2")
-    vllm.complete(video.id)
-    for call in (
-        lambda: sdk.videos.remix(video.id, prompt="again"),
-        lambda: sdk.post("/videos/edits", body={"video": {"id": video.id}, "prompt": "x"}, cast_to=Video),
-        lambda: sdk.post(
-            "/videos/extensions", body={"video": {"id": video.id}, "prompt": "x", "seconds": "4"}, cast_to=Video
-        ),
-        lambda: sdk.videos.download_content(video.id, variant="thumbnail"),
-    ):
-        with pytest.raises(openai.NotFoundError) as caught:
-            call()
-        assert caught.value.body["message"]
-    assert sdk.videos.download_content(video.id, variant="video").read()[4:8] == b"ftyp"
-
-
 def test_vllm_sync_endpoint_answers_with_the_mp4(vllm):
     body, content_type = multipart({"prompt": "A spinning top", "size": "832x480", "seconds": "2"})
     response = raw_request("POST", f"{vllm.base_url}/videos/sync", body=body, headers={"Content-Type": content_type})
@@ -115,14 +124,6 @@ def test_vllm_sync_endpoint_answers_with_the_mp4(vllm):
     facts = probe(response.body)
     assert (facts.width, facts.height) == (832, 480) and abs(facts.duration - 2) <= 1 / facts.fps
     assert vllm.stats()["jobs_created"] == 0 and vllm.stats()["requests"]["sync"] == 1
-
-
-def test_sync_endpoint_is_vllm_only(emulator):
-    body, content_type = multipart({"prompt": "x"})
-    response = raw_request(
-        "POST", f"{emulator.base_url}/videos/sync", body=body, headers={"Content-Type": content_type}
-    )
-    assert response.status == 404 and response.json()["error"]["code"] == "unsupported_endpoint"
 
 
 # -- SGLang --------------------------------------------------------------------------
@@ -142,37 +143,14 @@ def test_sglang_jumps_from_queued_to_completed(sglang):
     assert set(seen[:-1]) == {("queued", 0)} and seen[-1] == ("completed", 100)
 
 
-def test_sglang_multipart_needs_an_input_reference(sglang):
-    sdk = sglang.client()
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk.videos.create(prompt="Text only over multipart")
-    assert caught.value.body["param"] == "input_reference"
-    with_image = sdk.videos.create(
-        prompt="Animate this",
-        size="1280x720",
-        input_reference=("a.webp", image_bytes(1280, 720, fmt="WEBP"), "image/webp"),
-    )
-    assert with_image.status == "queued"
-
-
-def test_sglang_ignores_variant_and_deletes_into_a_job(sglang):
+def test_sglang_delete_pops_the_job(sglang):
     sdk = sglang.client()
     video = sdk.post("/videos", body={"prompt": "A comet"}, cast_to=Video)
     sglang.complete(video.id)
-    response = sdk.videos.with_raw_response.download_content(video.id, variant="thumbnail")
-    assert response.headers["content-type"] == "video/mp4" and response.content[4:8] == b"ftyp"
     deleted = raw_request("DELETE", f"{sglang.base_url}/videos/{video.id}").json()
     assert (deleted["id"], deleted["object"], deleted["status"]) == (video.id, "video", "deleted")
     with pytest.raises(openai.NotFoundError):
         sdk.videos.retrieve(video.id)
-
-
-def test_sglang_has_no_remix(sglang):
-    sdk = sglang.client()
-    video = sdk.post("/videos", body={"prompt": "A comet"}, cast_to=Video)
-    sglang.complete(video.id)
-    with pytest.raises(openai.NotFoundError):
-        sdk.videos.remix(video.id, prompt="again")
 
 
 # -- LiteLLM -------------------------------------------------------------------------
@@ -183,39 +161,24 @@ def litellm(emulator_pool):
     return emulator_pool.get(dialect="litellm")
 
 
-def test_litellm_ids_wrap_the_backend_id(litellm):
+def test_litellm_ids_wrap_the_backend_id_and_statuses_pass_through(litellm):
     sdk = litellm.client()
-    video = sdk.videos.create(prompt="A tram in the rain")
-    token = video.id.removeprefix("video_")
-    wrapped = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    assert wrapped["provider"] == "openai" and wrapped["id"].startswith("video_")
-    assert litellm.job(video.id)["emulator"]["backend_id"] == wrapped["id"]
-    with pytest.raises(openai.NotFoundError):
-        sdk.videos.retrieve(wrapped["id"])  # only the wrapped id is accepted
+    video = sdk.videos.create(prompt="A tram in the rain", model="sora-2")
+    fields = dict(part.split(":", 1) for part in base64.b64decode(video.id[6:]).decode()[8:].split(";"))
+    assert fields["custom_llm_provider"] == "openai" and fields["model_id"] == "sora-2"
+    assert litellm.job(video.id)["emulator"]["backend_id"] == fields["video_id"]
     done, seen = wait_for(sdk, video.id)
-    assert "processing" in {status for status, _ in seen} and "in_progress" not in {status for status, _ in seen}
+    assert "in_progress" in {status for status, _ in seen} and "processing" not in {status for status, _ in seen}
     assert done.status == "completed" and sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
 
 
-def test_litellm_list_needs_the_provider(litellm):
-    sdk = litellm.client()
-    video = sdk.videos.create(prompt="A tram")
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk.videos.list()
-    assert caught.value.body["param"] == "custom_llm_provider"
-    page = sdk.videos.list(extra_query={"custom_llm_provider": "openai"})
-    assert [v.id for v in page.data] == [video.id]
-
-
-def test_litellm_remixes_but_has_no_edits_or_extensions(litellm):
-    sdk = litellm.client()
-    video = sdk.videos.create(prompt="A tram", extra_body={"custom_llm_provider": "openai"})
-    litellm.complete(video.id)
-    remix = sdk.videos.remix(video.id, prompt="A night tram")
-    assert remix.remixed_from_video_id == video.id
-    assert litellm.job(remix.id)["emulator"]["source_video_id"] == video.id
-    with pytest.raises(openai.NotFoundError):
-        sdk.post("/videos/edits", body={"video": {"id": video.id}, "prompt": "x"}, cast_to=Video)
+def test_litellm_with_a_non_openai_backend_reports_processing(emulator_pool):
+    proxy = emulator_pool.get(dialect="litellm", extra_args=("--backend", "gemini"))
+    sdk = proxy.client()
+    video = sdk.videos.create(prompt="A tram", model="sora-2")
+    assert "custom_llm_provider:gemini;" in base64.b64decode(video.id[6:]).decode()
+    done, seen = wait_for(sdk, video.id)
+    assert "processing" in {status for status, _ in seen} and done.status == "completed"
 
 
 # -- gateways (new-api style) --------------------------------------------------------
@@ -244,3 +207,55 @@ def test_vllm_takes_a_webp_reference(vllm):
     vllm.complete(video.id)
     mp4 = vllm.client().videos.download_content(video.id).read()
     assert mean_abs_diff(first_frame(mp4), Image.open(io.BytesIO(reference))) < 8
+
+
+# -- aisix and OpenRouter --------------------------------------------------------------
+
+
+def test_aisix_redirect_is_followed_without_the_key(emulator_pool):
+    aisix = emulator_pool.get(dialect="aisix")
+    sdk = aisix.client()
+    video = sdk.videos.create(prompt="A lantern", model="sora-2")
+    aisix.complete(video.id)
+    assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"  # httpx drops the key cross-origin
+    response = raw_request("GET", f"{aisix.base_url}/videos/{video.id}/content?variant=thumbnail")
+    assert response.status == 400 and b"Only one auth mechanism allowed" in response.body  # urllib keeps it
+
+
+def test_openrouter_calls_back_and_reports_cancelled_and_expired(emulator_pool):
+    received: list[dict] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    router = emulator_pool.get(dialect="openrouter")
+    headers = {"Content-Type": "application/json"}
+
+    def create(**extra: object) -> str:
+        body = {"model": "openai/sora-2", "prompt": "A heron", "duration": 2, "resolution": "480p", **extra}
+        response = raw_request("POST", f"{router.base_url}/videos", body=json.dumps(body).encode(), headers=headers)
+        return response.json()["id"]
+
+    try:
+        done = create(callback_url=f"http://127.0.0.1:{server.server_port}/hook")
+        router.complete(done)
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert received and received[0]["id"] == done and received[0]["status"] == "completed"
+        router.set_faults([{"endpoint": "create", "fault": "fail_job", "error_code": "cancelled"}])
+        cancelled = create()
+        router.complete(cancelled)
+        assert raw_request("GET", f"{router.base_url}/videos/{cancelled}").json()["status"] == "cancelled"
+        router.expire(done)
+        assert raw_request("GET", f"{router.base_url}/videos/{done}").json()["status"] == "expired"
+    finally:
+        server.shutdown()

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from videos.emulator.config import DEFAULT_API_KEY, EmulatorConfig
-from videos.emulator.dialects import dialect_names
+from videos.emulator.dialects import BACKENDS, dialect_names
 from videos.emulator.render import valid_padding
 from videos.emulator.server import EmulatorServer
 from videos.emulator.webhooks import decode_secret
@@ -32,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dialect", choices=dialect_names(), default=defaults.dialect, help="server to imitate (default %(default)s)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=defaults.backend,
+        help="what the litellm dialect routes to; a non-OpenAI backend reports 'processing' (default %(default)s)",
     )
     parser.add_argument(
         "--generation-time",
@@ -98,6 +104,7 @@ def config_from_options(options: Mapping[str, Any]) -> EmulatorConfig:
         port=options["port"],
         api_keys=tuple(options.get("api_key") or (DEFAULT_API_KEY,)),
         dialect=options["dialect"],
+        backend=options.get("backend") or "openai",
         generation_time=options["generation_time"],
         asset_ttl=options["asset_ttl"],
         webhook_url=options.get("webhook_url") or None,

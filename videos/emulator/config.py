@@ -15,6 +15,8 @@ class EmulatorConfig:
     port: int = 8765
     api_keys: tuple[str, ...] = (DEFAULT_API_KEY,)
     dialect: str = "openai"
+    #: What a proxy dialect routes to (LiteLLM: ``openai`` or a non-OpenAI backend).
+    backend: str = "openai"
     generation_time: float = 15.0
     asset_ttl: float = 3600.0
     webhook_url: str | None = None

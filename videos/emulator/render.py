@@ -197,6 +197,12 @@ def _free_box(size: int) -> Iterator[bytes]:
         remaining -= step
 
 
+def _fitted(data: bytes, width: int, height: int) -> Image.Image:
+    """The reference as a frame; servers that take any size crop it to the output."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return image if image.size == (width, height) else ImageOps.fit(image, (width, height))
+
+
 def _evenly_spaced(total: int, count: int) -> list[int]:
     count = min(total, count)
     if count <= 1:
@@ -251,7 +257,7 @@ class _Painter:
         self.font = ImageFont.load_default(size=unit)
         self.small = ImageFont.load_default(size=max(10, unit * 3 // 4))
         self.unit = unit
-        self.reference = Image.open(io.BytesIO(spec.reference)).convert("RGB") if spec.reference else None
+        self.reference = _fitted(spec.reference, spec.width, spec.height) if spec.reference else None
 
     def frames(self) -> Iterator[Image.Image]:
         index = 0

@@ -19,32 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from videos.emulator.api import Api, ApiError, Request, Response
 from videos.emulator.config import EmulatorConfig
 from videos.emulator.dialects import get_dialect
 from videos.emulator.faults import HTTP_FAULTS, FaultBook, FaultRule, parse_rules
 from videos.emulator.forms import BodyError, parse_body
+from videos.emulator.inspection import fault_context, internal_view
+from videos.emulator.protocol import ApiError, Request, Response, openai_error
 from videos.emulator.state import PlannedFailure, Store
 from videos.emulator.webhooks import WebhookSender
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-
-_ID = r"(?P<video_id>[^/]+)"
-#: (method, path pattern, endpoint); earlier patterns win, so fixed paths come first.
-API_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (method, re.compile(pattern), endpoint)
-    for method, pattern, endpoint in [
-        ("POST", r"/v1/videos", "create"),
-        ("GET", r"/v1/videos", "list"),
-        ("POST", r"/v1/videos/sync", "sync"),
-        ("POST", r"/v1/videos/edits", "edit"),
-        ("POST", r"/v1/videos/extensions", "extend"),
-        ("GET", rf"/v1/videos/{_ID}", "retrieve"),
-        ("DELETE", rf"/v1/videos/{_ID}", "delete"),
-        ("GET", rf"/v1/videos/{_ID}/content", "content"),
-        ("POST", rf"/v1/videos/{_ID}/remix", "remix"),
-    ]
-]
 _CONTROL_JOB = re.compile(r"/_emulator/jobs/(?P<video_id>[^/]+)/(?P<action>complete|expire)")
 
 
@@ -56,11 +40,10 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.dialect = get_dialect(config.dialect)
         self.webhooks = WebhookSender(config.webhook_url, config.webhook_secret)
-        self.store = Store(config, self.dialect, self.webhooks)
+        self.store = Store(config, self.webhooks)
         self.faults = FaultBook(config.fault_seed)
-        self.api = Api(self.store)
+        self.api = get_dialect(config.dialect)(self.store)
         if ":" in config.host:
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), Handler)
@@ -68,7 +51,7 @@ class EmulatorServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}{self.api.base_path}"
 
     def start_background(self) -> None:
         """Start the clock and webhook threads (the caller runs ``serve_forever``)."""
@@ -113,7 +96,7 @@ class Handler(BaseHTTPRequestHandler):
         self._request_id = getattr(self, "_request_id", f"req_{secrets.token_hex(12)}")
         self.close_connection = True
         error = ApiError(code, message or explain or "Bad request.", type="invalid_request_error", code="bad_request")
-        self._send(_error_response(error))
+        self._send(openai_error(error))
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.config.quiet:
@@ -134,36 +117,41 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True  # an unread body would poison the connection
                 raise
             if path == "/health" and self.command == "GET":
-                self._send(Response(json={"status": "ok", "dialect": self.server.dialect.name}))
+                self._send(Response(json={"status": "ok", "dialect": self.server.api.name}))
             elif path.startswith("/_emulator/"):
                 self._send(self._control(path, raw))
+            elif path.startswith("/_signed/") and hasattr(self.server.api, "signed"):
+                self._send(self.server.api.signed(path, query, self.headers))
             else:
                 self._api(path, query, raw)
         except ApiError as error:
-            self._send(_error_response(error))
+            self._send(self._error(error, path))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:  # a bug: answer 500 rather than leave the client hanging
             traceback.print_exc(file=sys.stderr)
             self.close_connection = True
             if not self._headers_sent:
-                self._send(
-                    _error_response(ApiError(500, "Internal emulator error.", type="server_error", code="server_error"))
-                )
+                self._send(openai_error(ApiError(500, "Internal emulator error.", type="server_error",
+                                                 code="server_error")))
+
+    def _error(self, error: ApiError, path: str) -> Response:
+        """API errors in the dialect's shape; the control API's in OpenAI's."""
+        return openai_error(error) if path.startswith("/_emulator/") else self.server.api.error_response(error)
 
     def _api(self, path: str, query: dict[str, str], raw: bytes) -> None:
         server = self.server
         endpoint, params = self._route(path)
         server.store.count_request(endpoint)
-        self._authenticate()
+        server.api.authenticate(self.headers)
         try:
             fields, encoding = parse_body(self.headers.get("Content-Type"), raw)
         except BodyError as exc:
             raise ApiError(400, str(exc), code="invalid_body") from None
-        request = Request(self.command, query, params, fields, encoding)
-        rule = server.faults.pick(endpoint, server.api.fault_context(endpoint, request))
+        request = Request(self.command, query, params, fields, encoding, self.headers)
+        rule = server.faults.pick(endpoint, fault_context(endpoint, request))
         if rule is not None and rule.fault in HTTP_FAULTS:
-            self._send(_fault_response(rule))
+            self._send(server.api.error_response(_fault_error(rule)))
             return
         if rule is not None and rule.fault == "slow":
             time.sleep(rule.delay)
@@ -173,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             response = getattr(server.api, endpoint)(request)
         except ApiError as error:
-            response = _error_response(error)
+            response = server.api.error_response(error)
         if rule is not None and rule.fault == "drop_response":
             # The action took effect; the client just never hears about it.
             self.close_connection = True
@@ -186,31 +174,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, path: str) -> tuple[str, dict[str, str]]:
         allowed: list[str] = []
-        for method, pattern, endpoint in API_ROUTES:
+        for method, pattern, endpoint in self.server.api.routes_compiled:
             match = pattern.fullmatch(path)
             if match is None:
                 continue
             if method == self.command:
                 return endpoint, {key: unquote(value) for key, value in match.groupdict().items()}
             allowed.append(method)
-        if allowed:
-            raise ApiError(
-                405,
-                f"Method {self.command} not allowed on {path}.",
-                code="method_not_allowed",
-                headers={"Allow": ", ".join(allowed)},
-            )
-        raise ApiError(404, f"Unknown endpoint: {self.command} {path}.", code="unknown_url")
-
-    def _authenticate(self) -> None:
-        scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or key.strip() not in self.server.config.api_keys:
-            message = (
-                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
-                if not key.strip()
-                else "Incorrect API key provided."
-            )
-            raise ApiError(401, message, code="invalid_api_key")
+        raise self.server.api.route_error(self.command, path, allowed)
 
     # -- control API -----------------------------------------------------------------
 
@@ -232,26 +203,29 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/stats" and method == "GET":
             return Response(json=server.store.stats())
         elif path == "/_emulator/jobs" and method == "GET":
-            return Response(json=[server.api.internal_view(job) for job in server.store.ordered()])
+            return Response(json=[internal_view(server.api, job) for job in server.store.ordered()])
         elif path == "/_emulator/webhooks" and method == "GET":
             return Response(json=server.webhooks.describe())
         elif path == "/_emulator/reset" and method == "POST":
             server.reset()
             return Response(json={"reset": True})
+        elif path == "/_emulator/restart" and method == "POST":
+            # What a server that keeps jobs in memory does on restart: every id is forgotten.
+            return Response(json={"restarted": True, "forgotten": server.store.forget_jobs()})
         elif (match := _CONTROL_JOB.fullmatch(path)) and method == "POST":
             return self._control_job(match["video_id"], match["action"])
         raise ApiError(404, f"Unknown control endpoint: {method} {path}.", code="unknown_url")
 
     def _control_job(self, public_id: str, action: str) -> Response:
         api = self.server.api
-        job = self.server.store.get(self.server.dialect.backend_id(unquote(public_id)))
+        job = self.server.store.get(api.backend_id(unquote(public_id)))
         if job is None:
             raise ApiError(404, f"Video with id {public_id!r} not found.", code="video_not_found")
         if action == "complete" and not self.server.store.finish_now(job):
             raise ApiError(504, "The job did not finish within 60 s.", type="server_error", code="timeout")
         if action == "expire":
             self.server.store.expire_now(job)
-        return Response(json=api.internal_view(job))
+        return Response(json=internal_view(api, job))
 
     # -- I/O -------------------------------------------------------------------------
 
@@ -288,9 +262,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response, *, truncate: bool = False, after_bytes: int | None = None) -> None:
         """Write ``response``; with ``truncate`` stop after ``after_bytes`` (default half) and hang up."""
-        if response.chunks is None:
-            payload = json.dumps(response.json).encode()
+        if response.text is not None:
+            payload = response.text.encode()
             chunks: Any = iter([payload])
+            length = len(payload)
+        elif response.chunks is None:
+            payload = json.dumps(response.json).encode()
+            chunks = iter([payload])
             length = len(payload)
         else:
             chunks, length = response.chunks, response.length
@@ -330,14 +308,10 @@ def _discard(response: Response) -> None:
         response.cleanup()
 
 
-def _error_response(error: ApiError) -> Response:
-    return Response(status=error.status, json=error.body(), headers=error.headers)
-
-
-def _fault_response(rule: FaultRule) -> Response:
+def _fault_error(rule: FaultRule) -> ApiError:
     status, error_type, code, message = HTTP_FAULTS[rule.fault]
     headers = {}
     if status == 429:
         headers["Retry-After"] = str(math.ceil(rule.retry_after))
         headers["retry-after-ms"] = str(int(rule.retry_after * 1000))
-    return _error_response(ApiError(status, rule.message or message, type=error_type, code=code, headers=headers))
+    return ApiError(status, rule.message or message, type=error_type, code=code, headers=headers)

@@ -18,16 +18,22 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from videos.emulator.config import EmulatorConfig
-from videos.emulator.dialects import COMPLETED, FAILED, IN_PROGRESS, QUEUED, Dialect
 from videos.emulator.faults import ENDPOINTS
 from videos.emulator.render import Asset, RenderSpec, render
 from videos.emulator.webhooks import WebhookSender
+
+#: The one internal lifecycle; each dialect decides how it looks on the wire.
+QUEUED = "queued"
+IN_PROGRESS = "in_progress"
+COMPLETED = "completed"
+FAILED = "failed"
 
 #: Share of a job's time spent ``queued`` before it starts making progress.
 QUEUE_SHARE = 0.1
@@ -88,10 +94,14 @@ class Job:
 class Store:
     """All jobs of the process plus the counters the control API reports."""
 
-    def __init__(self, config: EmulatorConfig, dialect: Dialect, webhooks: WebhookSender) -> None:
+    def __init__(self, config: EmulatorConfig, webhooks: WebhookSender) -> None:
         self.config = config
-        self.dialect = dialect
         self.webhooks = webhooks
+        #: Set by the dialect (:meth:`bind`): what it renders, and the id clients see.
+        self.variants: tuple[str, ...] = ("video", "thumbnail", "spritesheet")
+        self.public_id: Callable[[str], str] = lambda backend_id: backend_id
+        #: Called (under the lock) when a job completes or fails; must not block.
+        self.listeners: list[Callable[[Job], None]] = []
         self.directory = Path(tempfile.mkdtemp(prefix="sora-emulator-"))
         self.lock = threading.Condition(threading.RLock())
         self.jobs: dict[str, Job] = {}
@@ -106,6 +116,10 @@ class Store:
 
     # -- lifecycle of the store itself -------------------------------------------------
 
+    def bind(self, variants: tuple[str, ...], public_id: Callable[[str], str]) -> None:
+        self.variants = variants
+        self.public_id = public_id
+
     def start(self) -> None:
         self._clock.start()
 
@@ -119,14 +133,21 @@ class Store:
     def reset(self) -> None:
         """Forget every job and count; renders still running discard their output."""
         with self.lock:
+            self.forget_jobs()
+            self.requests.clear()
+            self.jobs_created = 0
+            self._seq = 0
+
+    def forget_jobs(self) -> int:
+        """What a restart does to a server that keeps jobs in memory; the counts stay."""
+        with self.lock:
+            forgotten = len(self.jobs)
             for job in self.jobs.values():
                 _unlink(job.assets)
             self.jobs.clear()
             self._live.clear()
-            self.requests.clear()
-            self.jobs_created = 0
-            self._seq = 0
             self.lock.notify_all()
+            return forgotten
 
     # -- jobs ------------------------------------------------------------------------
 
@@ -180,6 +201,14 @@ class Store:
             _unlink(job.assets)
             self.lock.notify_all()
 
+    def cancel(self, job: Job, code: str, message: str) -> None:
+        """Stop a queued or running job: it fails with ``code`` at its next tick."""
+        with self.lock:
+            if not job.terminal:
+                job.planned_failure = PlannedFailure(code, message, at_progress=0)
+                job.started = min(job.started, time.monotonic() - job.duration * QUEUE_SHARE)
+                self.lock.notify_all()
+
     def finish_now(self, job: Job, timeout: float = 60.0) -> bool:
         """Make ``job``'s time be up and wait until it is terminal; False on timeout."""
         with self.lock:
@@ -201,7 +230,7 @@ class Store:
     # -- internals -------------------------------------------------------------------
 
     def _variants(self) -> tuple[str, ...]:
-        return ("video", "thumbnail", "spritesheet") if self.dialect.features["variants"] else ("video",)
+        return self.variants
 
     def _render(self, job: Job) -> None:
         with self.lock:
@@ -266,8 +295,10 @@ class Store:
         else:
             self._live.discard(job)
         self.lock.notify_all()
+        for listener in self.listeners:
+            listener(job)
         event = "video.completed" if status == COMPLETED else "video.failed"
-        self.webhooks.notify(event, self.dialect.public_id(job.id))
+        self.webhooks.notify(event, self.public_id(job.id))
 
     def _expire_due(self, job: Job, wall: float) -> None:
         if job.expires is not None and wall >= job.expires and not job.expired:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
-_LISTENING = re.compile(r"listening on (http://\S+?)/v1\s*$")
+_LISTENING = re.compile(r"listening on (http://[^/\s]+)(/\S*)\s*$")
 
 
 class EmulatorError(RuntimeError):
@@ -108,7 +108,7 @@ class EmulatorProcess:
             self.stop()
             raise EmulatorError(f"emulator did not start (first line {line!r}); stderr:\n{self.stderr()}")
         self.url = match.group(1)
-        self.base_url = self.url + "/v1"
+        self.base_url = self.url + match.group(2)
         return self
 
     def client(self, **kwargs: Any) -> openai.OpenAI:
@@ -151,6 +151,10 @@ class EmulatorProcess:
     def expire(self, video_id: str) -> dict[str, Any]:
         """Expire the content of a completed ``video_id`` now."""
         return self._control("POST", f"/_emulator/jobs/{video_id}/expire")
+
+    def restart(self) -> int:
+        """Forget every job, as a server that keeps them in memory does on restart; how many."""
+        return self._control("POST", "/_emulator/restart")["forgotten"]
 
     def webhooks(self) -> list[dict[str, Any]]:
         return self._control("GET", "/_emulator/webhooks")

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-DIALECTS: tuple[str, ...] = ("openai", "vllm-omni", "sglang", "litellm", "gateway")
+DIALECTS: tuple[str, ...] = (
+    "openai",
+    "vllm-omni",
+    "sglang",
+    "tensorrt",
+    "litellm",
+    "new-api",
+    "gateway",
+    "llama-swap",
+    "aisix",
+    "openrouter",
+)
 
 #: Extension segments the spec allows (``CreateVideoExtend*Body.seconds``).
 EXTEND_SECONDS: tuple[str, ...] = ("4", "8", "12", "16", "20")
@@ -62,10 +73,27 @@ MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "EXTRA_PARAMS": ["seed", "negative_prompt"],
         }
     },
+    # TensorRT-LLM's trtllm-serve also serves one diffusion model per server.
+    "tensorrt": {
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {
+            "SIZES": ["832x480", "480x832"],
+            "SECONDS": ["2", "4", "5"],
+            "PRICE_PER_SECOND": "0",
+            "EXTRA_PARAMS": list(DIFFUSION_EXTRA_PARAMS),
+        }
+    },
     # LiteLLM routes to OpenAI here; the table is OpenAI's.
     "litellm": _OPENAI_MODELS,
     # Gateways (new-api and the like) resell OpenAI's models.
+    "new-api": _OPENAI_MODELS,
     "gateway": _OPENAI_MODELS,
+    # A router (llama-swap) and an AI gateway (aisix) in front of an OpenAI-style server.
+    "llama-swap": _OPENAI_MODELS,
+    "aisix": _OPENAI_MODELS,
+    # OpenRouter names models by vendor slug and sizes by resolution and aspect ratio.
+    "openrouter": {
+        "openai/sora-2": {**_SORA_2, "SIZES": ["1280x720", "720x1280"]},
+    },
 }
 
 #: Which endpoints each dialect serves beyond create/retrieve/list/delete/content.
@@ -73,8 +101,13 @@ DIALECT_FEATURES: dict[str, dict[str, bool]] = {
     "openai": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
     "vllm-omni": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
     "sglang": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
+    "tensorrt": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
     "litellm": {"remix": True, "edit": False, "extend": False, "variants": True, "list": True},
+    "new-api": {"remix": True, "edit": False, "extend": False, "variants": True, "list": False},
     "gateway": {"remix": True, "edit": False, "extend": False, "variants": True, "list": True},
+    "llama-swap": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
+    "aisix": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
+    "openrouter": {"remix": False, "edit": False, "extend": False, "variants": False, "list": False},
 }
 
 #: Statuses that end a job. Anything not listed anywhere means "still working".

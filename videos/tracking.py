@@ -181,9 +181,13 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
                     break
                 after = page.last_id
         except ProviderError as exc:
-            log.warning("list at %s failed (%s); backing off", provider.name, exc)
-            _back_off(list(pending.values()), exc)
-            return calls
+            if exc.status_code == 429 or exc.retry_after:
+                log.warning("list at %s failed (%s); backing off", provider.name, exc)
+                _back_off(list(pending.values()), exc)
+                return calls
+            # A server whose list does not work (LiteLLM, gateways) must not strand the jobs:
+            # ask for each one instead.
+            log.warning("list at %s failed (%s); asking for each job instead", provider.name, exc)
     for job in pending.values():
         calls += 1
         refresh_one(provider, job)

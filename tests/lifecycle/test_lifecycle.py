@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from videos import services, storage
+from videos import presets, services, storage
 from videos.models import JobKind, JobStatus, VideoJob, VideoJobEvent
 from videos.signals import job_status_changed, job_stored
 
@@ -106,7 +106,19 @@ def test_refresh_and_wait(sora):
     assert services.refresh(job).status == JobStatus.COMPLETED
 
 
-@pytest.mark.parametrize("dialect", ["openai", "vllm-omni", "sglang", "litellm", "gateway"])
+#: Servers whose /content ignores ``variant`` (compatible-servers.md): previews are made locally.
+IGNORES_VARIANT = {"vllm-omni", "sglang", "tensorrt", "litellm", "openrouter"}
+#: What the product cannot speak yet; issue #12 removes these marks.
+NOT_YET = {
+    "openrouter": "issue #12: OpenRouter's own request shape (duration, resolution, polling_url)",
+    "llama-swap": "issue #12: a router that needs ?model= on GET and DELETE",
+}
+
+
+@pytest.mark.parametrize("dialect", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[name])) if name in NOT_YET else name
+    for name in presets.DIALECTS
+])
 def test_each_dialect_end_to_end(dialect, emulators, settings, tmp_path):
     emu = emulators.get(dialect=dialect)
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -124,7 +136,7 @@ def test_each_dialect_end_to_end(dialect, emulators, settings, tmp_path):
         info = probe_video(job)
         assert f"{info.width}x{info.height}" == size
     derived = {a.derived for job in jobs for a in job.assets.exclude(variant="video")}
-    assert derived == ({True} if not provider.features["variants"] else {False})
+    assert derived == ({True} if dialect in IGNORES_VARIANT else {False})
     assert emu.stats()["jobs_created"] == 3
     assert_no_partial_files()
 

@@ -132,6 +132,10 @@ class ReferenceUpload:
     content_type: str
 
 
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
 def _error_from(exc: Exception) -> ProviderError:
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
@@ -148,7 +152,7 @@ def _error_from(exc: Exception) -> ProviderError:
         return ProviderError(
             f"{exc.status_code}: {message}",
             status_code=exc.status_code,
-            code=err.get("code") or err.get("type"),
+            code=_text(err.get("code") or err.get("type")),  # vLLM and OpenRouter send an integer
             response=exc.body,
             retry_after=retry_after,
         )

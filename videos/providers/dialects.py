@@ -57,6 +57,48 @@ class GatewayProvider(Provider):
     dialect = "gateway"
 
 
+class TensorRTProvider(Provider):
+    """TensorRT-LLM ``trtllm-serve``: one diffusion model, no remix/edit/extend, variants ignored."""
+
+    dialect = "tensorrt"
+
+
+class NewApiProvider(GatewayProvider):
+    """new-api's "Sora format" relay: gateway statuses, float or null seconds."""
+
+    dialect = "new-api"
+
+
+class LlamaSwapProvider(Provider):
+    """llama-swap: a router in front of an OpenAI-style server."""
+
+    dialect = "llama-swap"
+
+
+class AisixProvider(Provider):
+    """api7/aisix: ``/content`` redirects to a signed URL on another host."""
+
+    dialect = "aisix"
+
+
+class OpenRouterProvider(Provider):
+    """OpenRouter's own video API under ``/api/v1``."""
+
+    dialect = "openrouter"
+
+
 DIALECT_CLASSES: dict[str, type[Provider]] = {
-    cls.dialect: cls for cls in (OpenAIProvider, VllmOmniProvider, SGLangProvider, LiteLLMProvider, GatewayProvider)
+    cls.dialect: cls
+    for cls in (
+        OpenAIProvider,
+        VllmOmniProvider,
+        SGLangProvider,
+        TensorRTProvider,
+        LiteLLMProvider,
+        NewApiProvider,
+        GatewayProvider,
+        LlamaSwapProvider,
+        AisixProvider,
+        OpenRouterProvider,
+    )
 }

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "CURRENCY": "USD",
     "WEBHOOK_TOLERANCE": 300,
     "LIVE_REFRESH_AFTER": 10.0,  # a status read older than this triggers a refresh when watched
+    "CAPABILITY_TTL": 86400.0,  # seconds a learned capability is trusted before the product tries again
 }
 
 PROVIDER_DEFAULTS: dict[str, Any] = {
@@ -62,9 +63,13 @@ PROVIDER_DEFAULTS: dict[str, Any] = {
     "EMULATOR": False,
     "LABEL": "",
     "LIST_QUERY": None,  # extra query parameters for list (LiteLLM: custom_llm_provider)
+    "CAPABILITIES": None,  # feature -> True/False: pins that win over what the server answers
 }
 
-MODEL_KEYS = {"SIZES", "SECONDS", "PRICE_PER_SECOND", "EXTRA_PARAMS", "EXTEND_SECONDS"}
+MODEL_KEYS = {"SIZES", "SECONDS", "PRICE_PER_SECOND", "EXTRA_PARAMS", "EXTEND_SECONDS", "OPEN_SIZES", "MIN_SIDE",
+              "MAX_SIDE", "OPEN_SECONDS", "MAX_SECONDS"}
+#: ``EXTRA_PARAMS`` entry that lets any further parameter through (servers that ignore unknown ones).
+ANY_EXTRA = "*"
 
 EMULATOR_API_KEY = "sk-emulator"
 
@@ -79,6 +84,21 @@ class ModelSpec:
     prices: dict[str, Decimal]  # size -> price per second; "*" for every size
     extra_params: tuple[str, ...] = ()
     extend_seconds: tuple[str, ...] = presets.EXTEND_SECONDS
+    #: A diffusion server takes any ``WxH`` within these sides, not only ``sizes`` (then suggestions).
+    open_sizes: bool = False
+    min_side: int = 64
+    max_side: int = 1920
+    #: ... and any whole number of seconds up to ``max_seconds``.
+    open_seconds: bool = False
+    max_seconds: int = 60
+
+    @property
+    def named_extra_params(self) -> tuple[str, ...]:
+        return tuple(name for name in self.extra_params if name != ANY_EXTRA)
+
+    @property
+    def any_extra(self) -> bool:
+        return ANY_EXTRA in self.extra_params
 
     def price_per_second(self, size: str) -> Decimal:
         return self.prices.get(size, self.prices.get("*", Decimal("0")))
@@ -103,14 +123,12 @@ class ProviderConfig:
     emulator: bool
     label: str
     list_query: dict[str, str] = field(default_factory=dict)
+    #: Settings pins (feature -> bool); see ``videos.capabilities`` for the full answer.
+    capabilities: dict[str, bool] = field(default_factory=dict)
 
     @property
     def display_name(self) -> str:
         return self.label or self.name
-
-    @property
-    def features(self) -> dict[str, bool]:
-        return presets.DIALECT_FEATURES[self.dialect]
 
     def api_key(self) -> str:
         """The key, read from the environment now (never stored, never logged)."""
@@ -211,8 +229,19 @@ def _parse_models(raw: Any, where: str) -> dict[str, ModelSpec]:
             prices=prices,
             extra_params=tuple(spec.get("EXTRA_PARAMS") or ()),
             extend_seconds=tuple(str(s) for s in spec.get("EXTEND_SECONDS") or presets.EXTEND_SECONDS),
+            open_sizes=bool(spec.get("OPEN_SIZES", False)),
+            min_side=_whole(spec.get("MIN_SIDE", 64), f"{at}['MIN_SIDE']"),
+            max_side=_whole(spec.get("MAX_SIDE", 1920), f"{at}['MAX_SIDE']"),
+            open_seconds=bool(spec.get("OPEN_SECONDS", False)),
+            max_seconds=_whole(spec.get("MAX_SECONDS", 60), f"{at}['MAX_SECONDS']"),
         )
     return models
+
+
+def _whole(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(f"{value!r} is not a positive whole number", setting=where)
+    return value
 
 
 def _parse_provider(name: str, raw: Any) -> ProviderConfig:
@@ -242,6 +271,21 @@ def _parse_provider(name: str, raw: Any) -> ProviderConfig:
     for key in ("MAX_IN_FLIGHT", "CREATES_PER_MINUTE"):
         if not isinstance(opts[key], int) or opts[key] < 1:
             raise ConfigurationError(f"{key} must be a positive whole number", setting=f"{where}[{key!r}]")
+    pins = opts["CAPABILITIES"] or {}
+    if not isinstance(pins, dict):
+        raise ConfigurationError(
+            "CAPABILITIES must be a dict of feature -> True/False", setting=f"{where}['CAPABILITIES']"
+        )
+    for feature, value in pins.items():
+        if feature not in presets.FEATURES:
+            raise ConfigurationError(
+                f"Unknown capability {feature!r}; known: {', '.join(presets.FEATURES)}",
+                setting=f"{where}['CAPABILITIES'][{feature!r}]",
+            )
+        if not isinstance(value, bool):
+            raise ConfigurationError(
+                "a capability pin is True or False", setting=f"{where}['CAPABILITIES'][{feature!r}]"
+            )
     list_query = opts["LIST_QUERY"]
     if list_query is None:
         list_query = {"custom_llm_provider": "openai"} if dialect == "litellm" else {}
@@ -258,6 +302,7 @@ def _parse_provider(name: str, raw: Any) -> ProviderConfig:
         emulator=bool(opts["EMULATOR"]),
         label=str(opts["LABEL"] or ""),
         list_query=dict(list_query),
+        capabilities=dict(pins),
     )
 
 

@@ -26,9 +26,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import conf, media, storage
+from . import capabilities, conf, media, storage
 from .exceptions import ProviderError
-from .models import AssetVariant, JobKind, JobStatus, VideoAsset, VideoJob
+from .models import FORGOTTEN, AssetVariant, JobKind, JobStatus, VideoAsset, VideoJob, forgotten_message
 from .providers import Provider, get_provider
 from .signals import job_stored
 
@@ -40,6 +40,10 @@ IMAGE_FORMAT = {"thumbnail": "WEBP", "spritesheet": "JPEG"}
 
 class DownloadError(Exception):
     """A download arrived broken (short, wrong format, wrong size or duration)."""
+
+
+class VariantIgnored(DownloadError):
+    """A preview request was answered with the video itself (the server ignores ``variant``)."""
 
 
 @dataclass
@@ -119,7 +123,10 @@ def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_above: int |
     received = 0
     last_beat = time.monotonic()
     try:
-        with tmp, provider.open_content(job.remote_id, variant) as response:
+        with tmp, provider.open_content(job.remote_id, variant, model=job.model) as response:
+            kind = response.headers.get("content-type", "")
+            if variant != "video" and kind.startswith("video/"):  # closed before the body is read
+                raise VariantIgnored(f"a {variant} request was answered with {kind}")
             expected = response.headers.get("content-length")
             if _hash_now(defer_above, expected):
                 hasher = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE")))
@@ -210,17 +217,26 @@ def _preview(provider: Provider, job: VideoJob, video: Fetched, variant: str, *,
     Previews can always be made from the video, so a preview that fails to download never
     costs the whole download another attempt: it is derived instead (marked ``derived``).
     """
-    if provider.serves_variant(variant):
+    config = provider.config
+    if capabilities.supports(config, "variants"):
         try:
             fetched = fetch(provider, job, variant, defer_above=defer_above)
-        except (ProviderError, DownloadError) as exc:
+        except VariantIgnored as exc:  # one transfer per video from now on
+            capabilities.learn(config, "variants", False, f"{exc} (job {job.pk})")
+        except ProviderError as exc:
+            log.info("%s of job %s not downloaded (%s); deriving it from the video", variant, job.pk, exc)
+            if exc.status_code in (400, 404, 405, 422):  # e.g. SGLang: "Unsupported video content variant"
+                capabilities.learn(config, "variants", False, f"a {variant} request was answered {exc}")
+        except DownloadError as exc:
             log.info("%s of job %s not downloaded (%s); deriving it from the video", variant, job.pk, exc)
         else:
             try:
                 fetched.width, fetched.height = media.check_image_file(fetched.path, IMAGE_FORMAT[variant])
                 return fetched
-            except media.MediaError as exc:  # e.g. a server that ignores ?variant= and sends the MP4
+            except media.MediaError as exc:
                 log.info("%s of job %s unusable (%s); deriving it", variant, job.pk, exc)
+                if media.sniff(fetched.path) == "mp4":  # the MP4 again, under an image's content type
+                    capabilities.learn(config, "variants", False, f"a {variant} request was answered with an MP4")
                 os.unlink(fetched.path)
     return _derive(job, video, variant)
 
@@ -362,7 +378,16 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
     now = timezone.now()
     expired = job.expires_at is not None and now >= job.expires_at
     gone = isinstance(exc, ProviderError) and exc.status_code == 404
-    if expired or (gone and job.expires_at is None):
+    if gone and not expired and job.expires_at is None:  # vLLM-Omni after a restart or a file TTL
+        job.transition(
+            JobStatus.FAILED,
+            expect=(JobStatus.DOWNLOADING,),
+            download_heartbeat_at=None,
+            error_code=FORGOTTEN,
+            error_message=forgotten_message(exc),
+        )
+        return
+    if expired:
         job.transition(
             JobStatus.FAILED,
             expect=(JobStatus.DOWNLOADING,),

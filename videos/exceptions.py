@@ -67,6 +67,9 @@ class ProviderError(SoraVideosError):
         self.response = response
         self.retry_after = retry_after
         self.ambiguous = ambiguous
+        #: The server's own words, and whether it said it has no such endpoint (404/405 of its router).
+        self.reason = ""
+        self.endpoint_missing = False
         super().__init__(message)
 
     @property

@@ -53,34 +53,48 @@ DIFFUSION_EXTRA_PARAMS: tuple[str, ...] = (
     "num_inference_steps",
 )
 
+#: vLLM-Omni's typed form fields (protocol/videos.py) beyond the spec's.
+VLLM_OMNI_EXTRA_PARAMS: tuple[str, ...] = (
+    *DIFFUSION_EXTRA_PARAMS,
+    "guidance_scale_2",
+    "true_cfg_scale",
+    "boundary_ratio",
+    "flow_shift",
+    "generate_sound",
+    "sound_duration",
+    "video_reference",
+    "audio_reference",
+    "lora",
+    "extra_params",
+)
+
+
+def _open_model(sizes: list[str], seconds: list[str], extra: tuple[str, ...]) -> dict[str, Any]:
+    """A self-hosted diffusion model: any WxH and length the server takes; the lists are suggestions.
+
+    ``*`` lets other parameters through too: these servers ignore fields they do not know.
+    """
+    return {"SIZES": sizes, "SECONDS": seconds, "PRICE_PER_SECOND": "0", "EXTRA_PARAMS": [*extra, "*"],
+            "OPEN_SIZES": True, "OPEN_SECONDS": True, "MIN_SIDE": 64, "MAX_SIDE": 1920, "MAX_SECONDS": 30}
+
+
 MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "openai": _OPENAI_MODELS,
     # vLLM-Omni serves one model per server; self-hosted, so no per-second price.
     "vllm-omni": {
-        "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {
-            "SIZES": ["1280x720", "720x1280", "832x480", "480x832"],
-            "SECONDS": ["2", "4", "5", "8"],
-            "PRICE_PER_SECOND": "0",
-            "EXTRA_PARAMS": list(DIFFUSION_EXTRA_PARAMS),
-        }
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers": _open_model(
+            ["832x480", "480x832", "1280x720", "720x1280"], ["2", "4", "5", "8"], VLLM_OMNI_EXTRA_PARAMS
+        ),
     },
     # SGLang Diffusion names its default model "sora-2" whatever it really serves.
     "sglang": {
-        "sora-2": {
-            "SIZES": ["1280x720", "720x1280", "832x480", "480x832"],
-            "SECONDS": ["4", "8"],
-            "PRICE_PER_SECOND": "0",
-            "EXTRA_PARAMS": ["seed", "negative_prompt"],
-        }
+        "sora-2": _open_model(["1280x720", "720x1280", "832x480", "480x832"], ["4", "8"],
+                              (*DIFFUSION_EXTRA_PARAMS, "flow_shift")),
     },
     # TensorRT-LLM's trtllm-serve also serves one diffusion model per server.
     "tensorrt": {
-        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {
-            "SIZES": ["832x480", "480x832"],
-            "SECONDS": ["2", "4", "5"],
-            "PRICE_PER_SECOND": "0",
-            "EXTRA_PARAMS": list(DIFFUSION_EXTRA_PARAMS),
-        }
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": _open_model(["832x480", "480x832"], ["2", "4", "5"],
+                                                        DIFFUSION_EXTRA_PARAMS),
     },
     # LiteLLM routes to OpenAI here; the table is OpenAI's.
     "litellm": _OPENAI_MODELS,
@@ -96,18 +110,29 @@ MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-#: Which endpoints each dialect serves beyond create/retrieve/list/delete/content.
+#: Endpoints and behaviours a provider may or may not have (see ``videos.capabilities``).
+FEATURES: tuple[str, ...] = ("remix", "edit", "extend", "delete", "list", "variants", "sync")
+
+
+def _features(*supported: str) -> dict[str, bool]:
+    return {feature: feature in supported for feature in FEATURES}
+
+
+#: Each dialect's defaults, from compatible-servers.md; what the server answers overrides them.
 DIALECT_FEATURES: dict[str, dict[str, bool]] = {
-    "openai": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
-    "vllm-omni": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
-    "sglang": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
-    "tensorrt": {"remix": False, "edit": False, "extend": False, "variants": False, "list": True},
-    "litellm": {"remix": True, "edit": False, "extend": False, "variants": True, "list": True},
-    "new-api": {"remix": True, "edit": False, "extend": False, "variants": True, "list": False},
-    "gateway": {"remix": True, "edit": False, "extend": False, "variants": True, "list": True},
-    "llama-swap": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
-    "aisix": {"remix": True, "edit": True, "extend": True, "variants": True, "list": True},
-    "openrouter": {"remix": False, "edit": False, "extend": False, "variants": False, "list": False},
+    "openai": _features("remix", "edit", "extend", "delete", "list", "variants"),
+    # vLLM-Omni: no remix (404), edits/extensions 405, /content ignores variant, DELETE cancels.
+    "vllm-omni": _features("delete", "list", "sync"),
+    # SGLang: no remix/edits/extensions; a variant other than video is a 400 (older releases: the MP4).
+    "sglang": _features("delete", "list"),
+    "tensorrt": _features("delete", "list", "sync"),
+    # LiteLLM proxy [run]: edits and extensions work; ?variant= dropped; DELETE 405; list fails.
+    "litellm": _features("remix", "edit", "extend"),
+    "new-api": _features("remix", "variants"),
+    "gateway": _features("remix", "delete", "list", "variants"),
+    "llama-swap": _features("remix", "edit", "extend", "delete", "list", "variants"),
+    "aisix": _features("remix", "edit", "extend", "delete", "list", "variants"),
+    "openrouter": _features(),
 }
 
 #: Statuses that end a job. Anything not listed anywhere means "still working".

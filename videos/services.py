@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from . import conf
+from . import capabilities, conf
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
@@ -120,7 +120,7 @@ def _derived(job: VideoJob, prompt: str, kind: str, user: Any, *, seconds: int |
     feature, action = {JobKind.REMIX: ("remix", "remix"), JobKind.EDIT: ("edit", "edit"),
                        JobKind.EXTEND: ("extend", "extend")}[kind]
     config = conf.provider(job.provider)
-    check_feature(config, feature, f"{action} videos")
+    check_feature(config, feature)
     _source(job, action)
     text = check_prompt(prompt)
     spec = config.model(job.model)
@@ -207,28 +207,46 @@ def retry_download(job: VideoJob) -> VideoJob:
 
 
 def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
-    """Delete the video at the provider (fine if it is already gone) and every local file."""
+    """Delete the video at the provider (fine if it is already gone) and every local file.
+
+    A server without DELETE (LiteLLM, gateways) keeps its copy: ours goes anyway, and the
+    returned job's ``remote_note`` (also in its history) says so; "" when it went there too.
+    """
     from .storage import delete_key
 
     if job.status == JobStatus.SUBMITTING:
         raise JobStateError("This job is being submitted right now; delete it once it has a remote id.")
+    job.remote_note = note = ""
     if job.status == JobStatus.DELETED:
         return job
     if job.remote_id:
-        try:
-            get_provider(job.provider).delete(job.remote_id)
-        except ProviderError as exc:
-            if exc.status_code == 400 and job.status in JobStatus.in_flight():
-                raise JobStateError(
-                    f"The provider will not delete a video while it is generating ({exc}). Try again when it is done."
-                ) from exc
-            raise
+        config = conf.provider(job.provider)
+        kept = f"its copy of {job.remote_id} stays there until the server drops it"
+        if not capabilities.supports(config, "delete"):
+            why = capabilities.get(config, "delete").explain(config)
+            note = f"{config.display_name} cannot delete videos ({why}): {kept}."
+        else:
+            try:
+                get_provider(job.provider).delete(job.remote_id, model=job.model)
+            except ProviderError as exc:
+                if exc.endpoint_missing:
+                    capabilities.learn(config, "delete", False, f"DELETE answered {exc}")
+                    note = f"{config.display_name} does not delete videos (it answered {exc}): {kept}."
+                elif exc.status_code in (400, 409) and job.status in JobStatus.in_flight():
+                    raise JobStateError(
+                        f"{config.display_name} will not delete a video while it is generating ({exc}). "
+                        "Try again when it is done."
+                    ) from exc
+                else:
+                    raise
     for asset in list(job.assets.all()):
         delete_key(asset.file.name)
         asset.delete()
     job.transition(
-        JobStatus.DELETED, expect=(job.status,), next_check_at=None, message="deleted" + _who(user)
+        JobStatus.DELETED, expect=(job.status,), next_check_at=None,
+        message="deleted" + _who(user) + (f"; {note}" if note else ""),
     )
+    job.remote_note = note
     return job
 
 

@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from . import conf
+from . import capabilities, conf
 from .exceptions import ProviderError
-from .models import JobStatus, Lease, VideoJob
+from .models import FORGOTTEN, JobStatus, Lease, VideoJob, forgotten_message
 from .providers import Provider, RemoteVideo, get_provider
 from .providers import base as remote
 
@@ -164,7 +164,7 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
     """
     pending = {job.remote_id: job for job in jobs if job.remote_id}
     calls = 0
-    if len(pending) >= 2 and provider.features.get("list"):
+    if len(pending) >= 2 and capabilities.supports(provider.config, "list"):
         oldest = min(job.submitted_at or job.created_at for job in pending.values())
         horizon = oldest - dt.timedelta(seconds=conf.get("RECONCILE_WINDOW"))
         after = None
@@ -186,25 +186,31 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
                 _back_off(list(pending.values()), exc)
                 return calls
             # A server whose list does not work (LiteLLM, gateways) must not strand the jobs:
-            # ask for each one instead.
+            # ask for each one instead, and remember that its list does not work.
             log.warning("list at %s failed (%s); asking for each job instead", provider.name, exc)
+            learn_list_failure(provider, exc)
     for job in pending.values():
         calls += 1
         refresh_one(provider, job)
     return calls
 
 
+def learn_list_failure(provider: Provider, exc: ProviderError) -> None:
+    """A list that fails for a reason other than load (a 4xx, a 500 like LiteLLM's) is learned."""
+    if exc.status_code is not None and exc.status_code not in (408, 429, 502, 503, 504):
+        capabilities.learn(provider.config, "list", False, str(exc))
+
+
 def refresh_one(provider: Provider, job: VideoJob) -> None:
     try:
-        video, hint = provider.retrieve(job.remote_id)
+        video, hint = provider.retrieve(job.remote_id, model=job.model)
     except ProviderError as exc:
         if exc.status_code == 404:
             job.transition(
                 JobStatus.FAILED,
                 expect=(JobStatus.QUEUED, JobStatus.IN_PROGRESS),
-                error_code="not_found",
-                error_message="The provider no longer knows this video (404). It was deleted or expired there; "
-                "re-submit it as a new job.",
+                error_code=FORGOTTEN,
+                error_message=forgotten_message(exc),
                 next_check_at=None,
             )
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import capabilities
 from .conf import ModelSpec, ProviderConfig
 from .exceptions import InvalidRequest
 
@@ -60,25 +61,43 @@ def check_request(
     spec = provider.model(model)
     size = parse_size(size) or spec.sizes[0]
     if size not in spec.sizes:
-        raise InvalidRequest(
-            f"{spec.name} at {provider.display_name} does not offer size {size}; it offers {', '.join(spec.sizes)}.",
-            field="size",
-        )
+        check_open_size(provider, spec, size)
     seconds_text = str(seconds if seconds not in (None, "") else spec.seconds[0]).strip()
     if seconds_text not in spec.seconds:
-        raise InvalidRequest(
-            f"{spec.name} does not offer {seconds_text} seconds; choose one of {', '.join(spec.seconds)}.",
-            field="seconds",
-        )
+        check_open_seconds(spec, seconds_text)
     extras = check_extra_params(provider, spec, extra_params)
     return CheckedRequest(provider, spec, size, int(seconds_text), text, extras)
 
 
+def check_open_size(provider: ProviderConfig, spec: ModelSpec, size: str) -> None:
+    """A size no table lists: fine for a server that takes any ``WxH`` within its bounds."""
+    if not spec.open_sizes:
+        raise InvalidRequest(
+            f"{spec.name} at {provider.display_name} does not offer size {size}; it offers {', '.join(spec.sizes)}.",
+            field="size",
+        )
+    width, height = (int(side) for side in size.split("x"))
+    if not (spec.min_side <= width <= spec.max_side and spec.min_side <= height <= spec.max_side):
+        raise InvalidRequest(
+            f"{spec.name} at {provider.display_name} takes any WIDTHxHEIGHT with sides from {spec.min_side} to "
+            f"{spec.max_side} pixels; {size} is outside that (e.g. {', '.join(spec.sizes[:3])}).",
+            field="size",
+        )
+
+
+def check_open_seconds(spec: ModelSpec, seconds: str) -> None:
+    if spec.open_seconds and seconds.isdigit() and 1 <= int(seconds) <= spec.max_seconds:
+        return
+    allowed = (f"any whole number from 1 to {spec.max_seconds}" if spec.open_seconds
+               else f"one of {', '.join(spec.seconds)}")
+    raise InvalidRequest(f"{spec.name} does not offer {seconds} seconds; choose {allowed}.", field="seconds")
+
+
 def check_extra_params(provider: ProviderConfig, spec: ModelSpec, extra: dict[str, Any] | None) -> dict[str, Any]:
     extras = {k: v for k, v in (extra or {}).items() if v is not None}
-    refused = sorted(set(extras) - set(spec.extra_params))
+    refused = [] if spec.any_extra else sorted(set(extras) - set(spec.extra_params))
     if refused:
-        accepted = ", ".join(spec.extra_params) or "none"
+        accepted = ", ".join(spec.named_extra_params) or "none"
         raise InvalidRequest(
             f"{provider.display_name} ({provider.dialect}) does not accept {', '.join(refused)} for {spec.name}; "
             f"extra parameters it accepts: {accepted}.",
@@ -92,9 +111,8 @@ def check_extra_params(provider: ProviderConfig, spec: ModelSpec, extra: dict[st
     return extras
 
 
-def check_feature(provider: ProviderConfig, feature: str, action: str) -> None:
-    if not provider.features.get(feature, False):
-        raise InvalidRequest(
-            f"{provider.display_name} ({provider.dialect}) cannot {action}: its server has no {feature} endpoint.",
-            field="provider",
-        )
+def check_feature(provider: ProviderConfig, feature: str) -> None:
+    """Refuse, before any call, what the provider's server is known not to do."""
+    reason = capabilities.refusal(provider, feature)
+    if reason is not None:
+        raise InvalidRequest(reason, field="provider")

@@ -115,7 +115,7 @@ def process(event_pk: int) -> None:
         return
     provider = get_provider(event.provider)
     try:
-        video, hint = provider.retrieve(job.remote_id)
+        video, hint = provider.retrieve(job.remote_id, model=job.model)
     except ProviderError as exc:
         # the sweep will get there; make it look now
         VideoJob.objects.filter(pk=job.pk).update(next_check_at=timezone.now())

@@ -134,7 +134,8 @@ def test_remix_is_refused_where_the_server_has_no_remix(settings, emulators, tmp
     job = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
                                   prompt_text="x", status=JobStatus.COMPLETED, remote_id="video_x")
     result = sora("remix", job.pk, "Change it")
-    assert result.code == 2 and "cannot remix videos: its server has no remix endpoint" in result.err
+    assert result.code == 2 and "default cannot remix videos (the sglang dialect's default" in result.err
+    assert "Make a new video with the changed prompt instead" in result.err and no_api_calls(emu)
     assert no_api_calls(emu)
 
 

@@ -100,9 +100,19 @@ def test_extra_parameters_pass_through_where_the_provider_accepts_them(settings,
     assert job.status == JobStatus.COMPLETED, job.error_message
     assert emu.job(job.remote_id)["emulator"]["seed"] == 42  # it reached the server
 
+    # vLLM-Omni ignores fields it does not know, so nothing it would take is refused here ...
+    passed = sora("generate", "Waves", "--param", "loop=true", "--seconds", "6", "--size", "1000x562")
+    assert passed.code == 0, passed.err
+    # ... while a model table narrowed in the settings refuses before any call, naming what it takes.
+    narrowed = site_settings(emu)
+    narrowed["PROVIDERS"]["default"]["MODELS"] = {
+        "Wan-AI/Wan2.2-TI2V-5B-Diffusers": {"SIZES": ["832x480"], "SECONDS": ["4"], "EXTRA_PARAMS": ["seed", "fps"]}}
+    settings.SORA_VIDEOS = narrowed
+    before = emu.stats()["requests"]["create"]
     refused = sora("generate", "Waves", "--param", "loop=true", "--seconds", "4", "--size", "832x480")
     assert refused.code == 2
-    assert "does not accept loop" in refused.err and "seed, negative_prompt, fps" in refused.err
+    assert "does not accept loop" in refused.err and "extra parameters it accepts: seed, fps" in refused.err
+    assert emu.stats()["requests"]["create"] == before
 
 
 def test_images_expand_comma_lists_and_sorted_globs_in_the_given_order(tmp_path):

@@ -108,17 +108,7 @@ def test_refresh_and_wait(sora):
 
 #: Servers whose /content ignores ``variant`` (compatible-servers.md): previews are made locally.
 IGNORES_VARIANT = {"vllm-omni", "sglang", "tensorrt", "litellm", "openrouter"}
-#: What the product cannot speak yet; issue #12 removes these marks.
-NOT_YET = {
-    "openrouter": "issue #12: OpenRouter's own request shape (duration, resolution, polling_url)",
-    "llama-swap": "issue #12: a router that needs ?model= on GET and DELETE",
-}
-
-
-@pytest.mark.parametrize("dialect", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[name])) if name in NOT_YET else name
-    for name in presets.DIALECTS
-])
+@pytest.mark.parametrize("dialect", presets.DIALECTS)
 def test_each_dialect_end_to_end(dialect, emulators, settings, tmp_path):
     emu = emulators.get(dialect=dialect)
     settings.MEDIA_ROOT = str(tmp_path / "media")

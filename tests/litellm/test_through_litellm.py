@@ -1,8 +1,7 @@
 """The product end to end through a real LiteLLM proxy (``litellm[proxy]``) to an OpenAI-style backend.
 
 What the proxy cannot do (list, DELETE, variants) is asserted as what the product tells
-the user. Tests marked ``xfail(strict=True)`` name behaviour issue #12 builds (the
-product learning what a server can do); that issue removes every such mark.
+the user.
 """
 
 from __future__ import annotations
@@ -13,16 +12,13 @@ import io
 import pytest
 from PIL import Image
 
-from videos import services
+from videos import capabilities, conf, services
 from videos.models import JobStatus
 
 from ..cli.helpers import sora
 from ..support import settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("litellm")]
-
-ISSUE_12 = "issue #12: the product learns what the proxy can do (edit/extend, DELETE, ?variant=, list)"
-
 
 def _backend_id(remote_id: str) -> str:
     fields = dict(part.split(":", 1) for part in base64.b64decode(remote_id[6:]).decode()[8:].split(";"))
@@ -55,7 +51,6 @@ def test_remix(through_litellm):
     assert through_litellm.stats()["jobs_created"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE_12)
 @pytest.mark.parametrize("action", ["edit", "extend"])
 def test_edit_and_extend(through_litellm, action):
     [parent] = settle([services.create_video("A lantern", seconds=4)])
@@ -64,7 +59,6 @@ def test_edit_and_extend(through_litellm, action):
     assert derived.status == JobStatus.COMPLETED, derived.error_message
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE_12)
 def test_one_mp4_transfer_per_video(through_litellm):
     [job] = settle([services.create_video("A lantern", seconds=4)])
     assert job.status == JobStatus.COMPLETED
@@ -72,18 +66,36 @@ def test_one_mp4_transfer_per_video(through_litellm):
     assert {a.content_type for a in job.assets.exclude(variant="video")} == {"image/webp", "image/jpeg"}
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE_12)
 def test_delete_says_the_remote_copy_stays(through_litellm):
     [job] = settle([services.create_video("A lantern", seconds=4)])
-    job = services.delete(job)  # the proxy does not route DELETE: 405 {"detail": "Method Not Allowed"}
+    job = services.delete(job)  # LiteLLM does not route DELETE: nothing is sent, our copy goes
     assert job.status == JobStatus.DELETED and not job.assets.exists()
-    message = job.events.order_by("-pk").first().message
-    assert "Method Not Allowed" in message and "stays" in message
+    assert "cannot delete videos" in job.remote_note and "stays there until the server drops it" in job.remote_note
+    assert job.remote_note in job.events.order_by("-pk").first().message
 
 
-@pytest.mark.xfail(strict=True, reason=ISSUE_12)
 def test_sync_says_listing_does_not_work_through_the_proxy(through_litellm):
     result = sora("sync")
-    assert result.code != 0 and "api.openai.com" in result.err  # the server's own reason, already shown
-    # What issue #12 adds: it says the proxy cannot list and what still works (jobs made here are tracked).
-    assert "cannot list" in result.err and "still" in result.err
+    assert result.code != 0
+    assert "cannot list its videos" in result.err and "still tracked one by one" in result.err
+
+
+def test_a_provider_set_up_as_openai_learns_what_the_proxy_cannot_do(through_litellm, settings):
+    """Nothing assumed: DIALECT openai through the proxy; its answers teach the product."""
+    settings.SORA_VIDEOS["PROVIDERS"]["emu"]["DIALECT"] = "openai"
+    settings.SORA_VIDEOS = dict(settings.SORA_VIDEOS)
+    backend = through_litellm
+    [first] = settle([services.create_video("A lantern", seconds=4)])
+    assert first.status == JobStatus.COMPLETED, first.error_message
+    assert capabilities.supports(conf.provider("emu"), "variants") is False  # the thumbnail came back an MP4
+    assert all(a.derived for a in first.assets.exclude(variant="video"))
+    before = backend.stats()["requests"]["content"]
+    [second] = settle([services.create_video("A second lantern", seconds=4)])
+    assert backend.stats()["requests"]["content"] == before + 1  # one transfer from now on
+
+    second = services.delete(second)
+    assert "does not delete videos (it answered 405: Method Not Allowed)" in second.remote_note
+    assert capabilities.supports(conf.provider("emu"), "delete") is False
+    result = sora("sync")
+    assert result.code != 0 and "api.openai.com" in result.err and "Error code" not in result.err
+    assert capabilities.get(conf.provider("emu"), "list").source == capabilities.LEARNED

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import conf, services
+from .. import capabilities, conf, services
 from ..exceptions import InvalidRequest, JobStateError, SoraVideosError
 from ..models import JobStatus, VideoJob
 from ..validation import check_prompt
@@ -92,8 +92,8 @@ def _source_note(job: VideoJob, feature: str, verb: str) -> str:
     config = safe_provider(job.provider)
     if config is None:
         return f"provider {job.provider!r} is no longer configured"
-    if not config.features.get(feature):
-        return f"{config.display_name} ({config.dialect}) cannot {verb} videos"
+    if not capabilities.supports(config, feature):
+        return f"{config.display_name} cannot {verb} videos ({capabilities.get(config, feature).explain(config)})"
     if job.status != JobStatus.COMPLETED or not job.remote_id:
         return f"only a completed video can be used; this one is {job.get_status_display().lower()}"
     return ""
@@ -255,7 +255,9 @@ def delete_jobs_confirmed(request: HttpRequest, jobs: Iterable[VideoJob]) -> int
         if job.status == JobStatus.DELETED:
             raise JobStateError("It is already deleted.")
         had_remote = bool(job.remote_id)
-        services.delete(job, user=request.user)
+        note = services.delete(job, user=request.user).remote_note
+        if note:
+            return f"deleted here. {note}"
         where = "at the provider and here" if had_remote else "here (it never reached the provider)"
         return f"deleted {where}."
 

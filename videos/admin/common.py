@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import conf
+from .. import capabilities, conf
 from ..exceptions import InvalidRequest, SoraVideosError
 
 SUBMIT_PERMISSION = "videos.submit_videojob"
@@ -66,14 +66,17 @@ def model_table() -> dict[str, Any]:
             "label": config.display_name,
             "emulator": config.emulator,
             "dialect": config.dialect,
-            "features": dict(config.features),
+            "features": capabilities.features(config),
             "default_model": config.default_model,
             "models": {
                 spec.name: {
                     "sizes": list(spec.sizes),
                     "seconds": list(spec.seconds),
                     "prices": {size: str(price) for size, price in spec.prices.items()},
-                    "extra_params": list(spec.extra_params),
+                    "extra_params": list(spec.named_extra_params),
+                    "any_extra": spec.any_extra,
+                    "open_sizes": spec.open_sizes, "min_side": spec.min_side, "max_side": spec.max_side,
+                    "open_seconds": spec.open_seconds, "max_seconds": spec.max_seconds,
                     "extend_seconds": list(spec.extend_seconds),
                 }
                 for spec in config.models.values()

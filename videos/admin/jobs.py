@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import budgets, conf, services
+from .. import budgets, capabilities, conf, services
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import AssetVariant, JobKind, JobStatus, ReferenceImage, SequenceShot, VideoAsset, VideoJob
 from . import actions
@@ -496,7 +496,7 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
 
     def tools(self, request: HttpRequest, job: VideoJob, config: Any) -> list[dict[str, Any]]:
         """The buttons that apply to this job for this user (the services still decide)."""
-        features = config.features if config else {}
+        features = capabilities.features(config) if config else {}
         submit = can_submit(request)
         operate = self.has_operate_permission(request)
         completed = job.status == JobStatus.COMPLETED and bool(job.remote_id)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import conf, sequences, services
+from .. import capabilities, conf, sequences, services
 from ..exceptions import InvalidRequest, ProviderError, SoraVideosError
 from ..models import AssetVariant, JobStatus, Sequence, SequenceStatus, VideoJob
 from ..validation import parse_size
@@ -262,11 +262,15 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
             data.append({
                 "provider": cfg.name, "label": cfg.display_name, "dialect": cfg.dialect, "emulator": cfg.emulator,
                 "base_url": safe_url(cfg.base_url), "default": cfg.name == default_provider,
-                "default_model": cfg.default_model, "features": cfg.features,
+                "default_model": cfg.default_model, "features": capabilities.features(cfg),
                 "models": [{
                     "name": spec.name, "sizes": list(spec.sizes), "seconds": list(spec.seconds),
                     "price_per_second": {size: str(spec.price_per_second(size)) for size in spec.sizes},
-                    "extra_params": list(spec.extra_params), "extend_seconds": list(spec.extend_seconds),
+                    "extra_params": list(spec.named_extra_params), "any_extra_params": spec.any_extra,
+                    "extend_seconds": list(spec.extend_seconds),
+                    "open_sizes": spec.open_sizes, "min_side": spec.min_side, "max_side": spec.max_side,
+                    "open_seconds": spec.open_seconds, "max_seconds": spec.max_seconds,
+                    "models_served": capabilities.learned_models(cfg),
                 } for spec in cfg.models.values()],
             })
         console.out(json.dumps(data, indent=2))
@@ -278,7 +282,7 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
             notes.insert(0, "LOCAL EMULATOR (test videos, nothing billed)")
         if cfg.name == default_provider:
             notes.append("default provider")
-        features = [name for name in ("remix", "edit", "extend") if cfg.features.get(name)]
+        features = [name for name in ("remix", "edit", "extend") if capabilities.supports(cfg, name)]
         rows = []
         for spec in cfg.models.values():
             for i, size in enumerate(spec.sizes):
@@ -288,8 +292,12 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
                     size,
                     ", ".join(spec.seconds) if i == 0 else "",
                     f"{money(price)}/s" if price else "free",
-                    ", ".join(spec.extra_params) or "-" if i == 0 else "",
+                    (", ".join(spec.named_extra_params) + (", any other" if spec.any_extra else "")) or "-"
+                    if i == 0 else "",
                 ])
+            if spec.open_sizes or spec.open_seconds:
+                rows.append(["", f"any WxH, sides {spec.min_side}-{spec.max_side}" if spec.open_sizes else "",
+                             f"1-{spec.max_seconds}" if spec.open_seconds else "", "", ""])
         blocks.append(
             f"{cfg.name}{': ' + cfg.label if cfg.label and cfg.label != cfg.name else ''} ({'; '.join(notes)})\n"
             f"features: {', '.join(features) or 'create only'}\n"
@@ -385,12 +393,14 @@ def delete(console: Console, o: dict[str, Any]) -> None:
         was = job.status
         files = job.assets.count()
         try:
-            services.delete(job)
+            note = getattr(services.delete(job), "remote_note", "")
         except SoraVideosError as exc:
             failures.append(f"job {job.pk}: {exc}")
             continue
         if was == JobStatus.DELETED:
             console.out(f"Job {job.pk} was already deleted.")
+        elif note:
+            console.out(f"Deleted job {job.pk} and its {files} stored file(s) here. {note}")
         else:
             remote = f" (remote {job.remote_id})" if job.remote_id else ""
             console.out(f"Deleted job {job.pk}{remote} and its {files} stored file(s).")

@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from .. import downloads, tracking
-from ..exceptions import InvalidRequest
+from .. import capabilities, downloads, tracking
+from ..exceptions import InvalidRequest, ProviderError
 from ..models import JobStatus, VideoJob
 from ..providers import RemoteVideo, get_provider
 
@@ -55,13 +55,20 @@ def sync_library(
     on_step: Callable[[SyncResult], None] | None = None,
 ) -> list[SyncResult]:
     provider = get_provider(provider_name)
-    if not provider.features.get("list"):
+    reason = capabilities.refusal(provider.config, "list")
+    if reason is not None:
+        raise InvalidRequest(f"Nothing to sync: {reason}", field="provider")
+    try:
+        videos = parents_first(list(provider.iter_videos(order="desc")))
+    except ProviderError as exc:
+        if exc.status_code is None or exc.retryable and exc.status_code != 500:
+            raise
+        tracking.learn_list_failure(provider, exc)
         raise InvalidRequest(
-            f"{provider.config.display_name} ({provider.config.dialect}) cannot list its videos, so there is "
-            "nothing to sync.",
+            f"Nothing to sync: {provider.config.display_name} cannot list its videos (it answered {exc}). "
+            "Sync needs the list; videos made here are still tracked one by one.",
             field="provider",
-        )
-    videos = parents_first(list(provider.iter_videos(order="desc")))
+        ) from exc
     if on_listed is not None:
         on_listed(len(videos))
     results: list[SyncResult] = []

@@ -1,6 +1,7 @@
 """Models that mirror the provider's videos and the files we keep of them."""
 from .asset import AssetVariant, VideoAsset
-from .job import JobKind, JobStatus, VideoJob, VideoJobEvent
+from .capability import ProviderCapability
+from .job import FORGOTTEN, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
 from .lease import Lease
 from .prompt import Prompt
 from .reference_image import ReferenceImage
@@ -8,11 +9,13 @@ from .sequence import Sequence, SequenceAsset, SequenceShot, SequenceStatus
 from .webhook import WebhookEvent
 
 __all__ = [
+    "FORGOTTEN",
     "AssetVariant",
     "JobKind",
     "JobStatus",
     "Lease",
     "Prompt",
+    "ProviderCapability",
     "ReferenceImage",
     "Sequence",
     "SequenceAsset",
@@ -22,4 +25,5 @@ __all__ = [
     "VideoJob",
     "VideoJobEvent",
     "WebhookEvent",
+    "forgotten_message",
 ]

@@ -45,6 +45,16 @@ class JobStatus(models.TextChoices):
         return (cls.COMPLETED, cls.FAILED, cls.DELETED)
 
 
+#: ``error_code`` of a job its server no longer knows (it restarted or cleaned up first).
+FORGOTTEN = "forgotten"
+
+
+def forgotten_message(reason: object) -> str:
+    """What a forgotten job says, on every surface: what happened and what to do."""
+    return (f"The server no longer knows this video: it restarted or cleaned up before we stored it ({reason}). "
+            "Nothing is sent again automatically (that would pay again): re-submit it as a new job.")
+
+
 class VideoJobQuerySet(models.QuerySet):
     def visible(self) -> VideoJobQuerySet:
         return self.exclude(status__in=(JobStatus.DELETED, JobStatus.DRAFT))

@@ -19,6 +19,7 @@ from .. import presets
 from ..conf import ProviderConfig
 from ..exceptions import ProviderError
 from .client import build_client
+from .errors import calling
 
 #: Normalized remote statuses. Anything unknown means "still working".
 QUEUED, IN_PROGRESS, COMPLETED, FAILED, EXPIRED, DELETED = (
@@ -132,54 +133,6 @@ class ReferenceUpload:
     content_type: str
 
 
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _error_from(exc: Exception) -> ProviderError:
-    if isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", body) if isinstance(body, dict) else {}
-        err = err if isinstance(err, dict) else {}
-        retry_after = None
-        header = exc.response.headers.get("retry-after")
-        if header:
-            try:
-                retry_after = float(header)
-            except ValueError:
-                retry_after = None
-        message = err.get("message") or exc.message
-        return ProviderError(
-            f"{exc.status_code}: {message}",
-            status_code=exc.status_code,
-            code=_text(err.get("code") or err.get("type")),  # vLLM and OpenRouter send an integer
-            response=exc.body,
-            retry_after=retry_after,
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        # A refused or unresolvable connection never sent the request: nothing happened remotely.
-        never_sent = isinstance(cause, (httpx2.ConnectError, httpx2.ConnectTimeout))
-        kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "failed"
-        return ProviderError(
-            f"The request {kind} before an answer arrived ({type(cause).__name__ if cause else 'no detail'})",
-            ambiguous=not never_sent,
-        )
-    if isinstance(exc, httpx2.TransportError):  # while reading a streamed body (the SDK maps the rest)
-        return ProviderError(f"The connection broke while the answer arrived ({exc}); try again", ambiguous=True)
-    return ProviderError(f"Unexpected error talking to the provider: {exc}")
-
-
-@contextlib.contextmanager
-def _calling() -> Iterator[None]:
-    try:
-        yield
-    except ProviderError:
-        raise
-    except (openai.APIError, httpx2.HTTPError) as exc:
-        raise _error_from(exc) from exc
-
-
 class Provider:
     """A provider speaking the spec as OpenAI wrote it."""
 
@@ -196,9 +149,9 @@ class Provider:
     def client(self, timeout: float = 60.0, *, streaming: bool = False) -> openai.OpenAI:
         return build_client(self.config, timeout=timeout, streaming=streaming)
 
-    @property
-    def features(self) -> dict[str, bool]:
-        return presets.DIALECT_FEATURES[self.dialect]
+    def query(self, model: str | None) -> dict[str, str]:
+        """Extra query parameters for a GET or DELETE on one video (a router needs ``?model=``)."""
+        return {}
 
     def _parse(self, response: Any) -> RemoteVideo:
         return RemoteVideo.from_payload(self.decode(response.http_response.json()))
@@ -222,14 +175,14 @@ class Provider:
         kwargs: dict[str, Any] = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds)}
         if reference is not None:
             kwargs["input_reference"] = (reference.filename, reference.content, reference.content_type)
-        with _calling():
+        with calling():
             response = self.client(timeout).videos.with_raw_response.create(
                 **kwargs, extra_body=extra or None, timeout=timeout
             )
         return self._parse(response)
 
     def remix(self, video_id: str, *, prompt: str, timeout: float = 60.0) -> RemoteVideo:
-        with _calling():
+        with calling():
             response = self.client(timeout).videos.with_raw_response.remix(video_id, prompt=prompt, timeout=timeout)
         return self._parse(response)
 
@@ -240,19 +193,31 @@ class Provider:
         body = {"prompt": prompt, "seconds": str(seconds), "video": {"id": video_id}}
         return self._post_json("/videos/extensions", body, timeout)
 
+    def _post_form(self, path: str, fields: dict[str, str], files: list[Any], timeout: float) -> RemoteVideo:
+        """A multipart POST with fields and files the SDK's ``videos.create`` does not name."""
+        with calling():
+            response = self.client(timeout).post(
+                path, body=fields, files=files, cast_to=httpx2.Response,
+                options={"timeout": timeout, "headers": {"Content-Type": "multipart/form-data"}},
+            )
+            payload = response.json()
+        return RemoteVideo.from_payload(self.decode(payload))
+
     def _post_json(self, path: str, body: dict[str, Any], timeout: float) -> RemoteVideo:
         """A JSON POST. The SDK's ``edit``/``extend`` send ``video`` as a file upload only,
         while the spec also takes ``{"video": {"id": ...}}`` as JSON, which every server reads."""
-        with _calling():
+        with calling():
             response = self.client(timeout).post(path, body=body, cast_to=httpx2.Response, options={"timeout": timeout})
             payload = response.json()
         return RemoteVideo.from_payload(self.decode(payload))
 
     # --- reading -------------------------------------------------------------------
-    def retrieve(self, video_id: str) -> tuple[RemoteVideo, float | None]:
+    def retrieve(self, video_id: str, *, model: str | None = None) -> tuple[RemoteVideo, float | None]:
         """The video and the server's hint (seconds) for when to ask again."""
-        with _calling():
-            response = self.client().videos.with_raw_response.retrieve(video_id)
+        with calling():
+            response = self.client().videos.with_raw_response.retrieve(
+                video_id, extra_query=self.query(model) or None
+            )
         hint = response.headers.get("openai-poll-after-ms")
         try:
             poll_after = float(hint) / 1000 if hint else None
@@ -261,10 +226,10 @@ class Provider:
         return self._parse(response), poll_after
 
     def list_page(self, *, after: str | None = None, limit: int = 100, order: str = "desc") -> ListPage:
-        query: dict[str, Any] = {"limit": limit, "order": order, **self.config.list_query}
+        query: dict[str, Any] = {"limit": limit, "order": order, **self.query(None), **self.config.list_query}
         if after:
             query["after"] = after
-        with _calling():
+        with calling():
             response = self.client().get("/videos", cast_to=httpx2.Response, options={"params": query})
             payload = response.json()
         videos = [RemoteVideo.from_payload(self.decode(item)) for item in payload.get("data") or []]
@@ -282,29 +247,39 @@ class Provider:
             after = page.last_id
 
     # --- downloading ---------------------------------------------------------------
-    def serves_variant(self, variant: str) -> bool:
-        return variant == "video" or self.features.get("variants", False)
-
     @contextlib.contextmanager
-    def open_content(self, video_id: str, variant: str = "video", *, timeout: float = 300.0) -> Iterator[Any]:
+    def open_content(
+        self, video_id: str, variant: str = "video", *, model: str | None = None, timeout: float = 300.0
+    ) -> Iterator[Any]:
         """A streaming response for one variant (``iter_bytes``, ``headers``); read it in chunks.
 
         Goes through the SDK's streaming client (see ``build_client``): its requests, its errors.
         """
-        with _calling():
+        with calling():
             with self.client(timeout, streaming=True).videos.with_streaming_response.download_content(
-                video_id, variant=variant  # type: ignore[arg-type]
+                video_id, variant=variant, extra_query=self.query(model) or None  # type: ignore[arg-type]
             ) as response:
                 yield response
 
     # --- deleting ------------------------------------------------------------------
-    def delete(self, video_id: str) -> bool:
-        """Delete remotely; False when the provider no longer had it (that is fine)."""
+    def delete(self, video_id: str, *, model: str | None = None) -> bool:
+        """Delete remotely; False when the provider no longer had it (that is fine).
+
+        A server without DELETE raises (``endpoint_missing``): the caller says so and learns it.
+        """
         try:
-            with _calling():
-                self.client().videos.with_raw_response.delete(video_id)
+            with calling():
+                self.client().videos.with_raw_response.delete(video_id, extra_query=self.query(model) or None)
         except ProviderError as exc:
-            if exc.status_code == 404:
+            if exc.status_code == 404 and not exc.endpoint_missing:
                 return False
             raise
         return True
+
+    # --- what the server serves ----------------------------------------------------
+    def list_models(self) -> list[str]:
+        """The model ids ``GET /models`` lists (vLLM-Omni, SGLang, LiteLLM and OpenAI serve it)."""
+        with calling():
+            payload = self.client().get("/models", cast_to=httpx2.Response).json()
+        data = payload.get("data") if isinstance(payload, dict) else None
+        return [str(item["id"]) for item in data or [] if isinstance(item, dict) and item.get("id")]

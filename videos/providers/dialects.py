@@ -6,6 +6,8 @@ handled for everyone by :func:`~videos.providers.base.normalize_status` and
 """
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from .base import Provider, ReferenceUpload, RemoteVideo
@@ -58,33 +60,91 @@ class GatewayProvider(Provider):
 
 
 class TensorRTProvider(Provider):
-    """TensorRT-LLM ``trtllm-serve``: one diffusion model, no remix/edit/extend, variants ignored."""
+    """TensorRT-LLM ``trtllm-serve``: the reference image goes as ``image_reference`` (PR #17493)."""
 
     dialect = "tensorrt"
 
+    def create(
+        self,
+        *,
+        prompt: str,
+        model: str,
+        size: str,
+        seconds: int,
+        reference: ReferenceUpload | None = None,
+        extra: dict[str, Any] | None = None,
+        timeout: float = 60.0,
+    ) -> RemoteVideo:
+        fields = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds),
+                  **{key: _form_value(value) for key, value in (extra or {}).items()}}
+        files = [("image_reference", (reference.filename, reference.content, reference.content_type))] \
+            if reference is not None else []
+        return self._post_form("/videos", fields, files, timeout)
+
 
 class NewApiProvider(GatewayProvider):
-    """new-api's "Sora format" relay: gateway statuses, float or null seconds."""
+    """new-api's "Sora format" relay: provider-specific fields travel in a ``metadata`` JSON field."""
 
     dialect = "new-api"
 
+    def create(self, **kwargs: Any) -> RemoteVideo:
+        extra = kwargs.pop("extra", None) or {}
+        return super().create(**kwargs, extra={"metadata": json.dumps(extra)} if extra else None)
+
 
 class LlamaSwapProvider(Provider):
-    """llama-swap: a router in front of an OpenAI-style server."""
+    """llama-swap: GET and DELETE carry no body, so they name the model in ``?model=`` (PR #991)."""
 
     dialect = "llama-swap"
 
+    def query(self, model: str | None) -> dict[str, str]:
+        return {"model": model or self.config.default_model}
+
 
 class AisixProvider(Provider):
-    """api7/aisix: ``/content`` redirects to a signed URL on another host."""
+    """api7/aisix: ``/content`` answers 302 to a signed URL on another host; the SDK follows it
+    and drops our ``Authorization`` there (tested)."""
 
     dialect = "aisix"
 
 
 class OpenRouterProvider(Provider):
-    """OpenRouter's own video API under ``/api/v1``."""
+    """OpenRouter's own video API: ``duration``, ``resolution`` and ``aspect_ratio`` instead of
+    ``seconds`` and ``size``; a create answers ``{id, polling_url, status}`` only, and the job's
+    ``/content`` serves the MP4 (the signed ``urls`` need no key)."""
 
     dialect = "openrouter"
+
+    def create(
+        self,
+        *,
+        prompt: str,
+        model: str,
+        size: str,
+        seconds: int,
+        reference: ReferenceUpload | None = None,
+        extra: dict[str, Any] | None = None,
+        timeout: float = 60.0,
+    ) -> RemoteVideo:
+        width, height = (int(side) for side in size.split("x"))
+        short = min(width, height)
+        aspect = "1:1" if width == height else ("16:9" if width > height else "9:16")
+        body: dict[str, Any] = {"model": model, "prompt": prompt, "duration": int(seconds),
+                                "resolution": f"{short}p", "aspect_ratio": aspect, **(extra or {})}
+        if reference is not None:
+            data = base64.b64encode(reference.content).decode()
+            body["frame_images"] = [{"type": "image_url", "frame_type": "first_frame",
+                                     "image_url": {"url": f"data:{reference.content_type};base64,{data}"}}]
+        return self._post_json("/videos", body, timeout)
+
+    def decode(self, payload: dict[str, Any]) -> dict[str, Any]:
+        error = payload.get("error")
+        return {**payload, "error": {"message": error} if isinstance(error, str) else error}
+
+
+def _form_value(value: Any) -> str:
+    """A multipart form field: text as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 DIALECT_CLASSES: dict[str, type[Provider]] = {

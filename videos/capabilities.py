@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from . import conf, presets
 from .conf import ProviderConfig
+from .exceptions import ProviderError
 from .models.capability import ProviderCapability
+from .providers.base import Provider
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,26 @@ def learned_models(config: ProviderConfig) -> list[str] | None:
     if row is None or not _fresh(row["at"]) or not row["supported"]:
         return None
     return list(row["value"])
+
+
+def models_due(config: ProviderConfig) -> bool:
+    """Whether ``GET /models`` was never asked, or so long ago that it is asked again."""
+    row = _learned(config).get("models")
+    return row is None or not _fresh(row["at"])
+
+
+def check_models(provider: Provider) -> list[str] | None:
+    """Ask ``GET /models`` and remember the answer; None when the server does not serve it."""
+    config = provider.config
+    try:
+        ids = provider.list_models()
+    except ProviderError as exc:
+        if exc.status_code in (400, 404, 405, 501) or exc.endpoint_missing:
+            learn(config, "models", False, f"GET /models answered {exc}")
+            return None
+        raise
+    learn(config, "models", True, f"GET /models listed {', '.join(ids) or 'nothing'}", value=ids)
+    return ids
 
 
 def forget(config: ProviderConfig) -> int:

@@ -159,7 +159,7 @@ def test_remix_where_the_provider_has_no_remix(emulators, settings, tmp_path, op
     page = act(op, "remix_jobs", job).content.decode()
     assert "cannot remix videos" in page and "Nothing selected can be handled this way" in page
     response = confirm(op, "remix_jobs", job, prompt="At night")
-    assert "has no remix endpoint" in texts(response)
+    assert "cannot remix videos (the vllm-omni dialect's default" in texts(response)
     assert VideoJob.objects.count() == 1
     change = op.get(reverse("admin:videos_videojob_change", args=[job.pk])).content.decode()
     assert 'value="remix_jobs"' not in change

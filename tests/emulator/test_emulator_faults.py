@@ -39,6 +39,7 @@ def test_http_429_sends_retry_after_and_does_nothing(emulator, sdk):
             "edit": 0,
             "extend": 0,
             "sync": 0,
+            "models": 0,
         },
         "jobs_created": 1,
     }

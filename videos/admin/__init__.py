@@ -6,11 +6,12 @@ Generate sequence page, through :mod:`videos.sequences`.
 """
 from django.contrib import admin
 
-from ..models import Prompt, ReferenceImage, Sequence, VideoAsset, VideoJob, WebhookEvent
+from ..models import Prompt, ProviderCapability, ReferenceImage, Sequence, VideoAsset, VideoJob, WebhookEvent
 from .assets import VideoAssetAdmin
 from .images import ReferenceImageAdmin
 from .jobs import VideoJobAdmin
 from .prompts import PromptAdmin
+from .providers import ProviderCapabilityAdmin
 from .sequences import SequenceAdmin
 from .webhooks import WebhookEventAdmin
 
@@ -20,6 +21,7 @@ admin.site.register(Prompt, PromptAdmin)
 admin.site.register(ReferenceImage, ReferenceImageAdmin)
 admin.site.register(VideoAsset, VideoAssetAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
+admin.site.register(ProviderCapability, ProviderCapabilityAdmin)
 
-__all__ = ["PromptAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin", "VideoJobAdmin",
+__all__ = ["PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin", "VideoJobAdmin",
            "WebhookEventAdmin"]

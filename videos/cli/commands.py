@@ -32,6 +32,7 @@ from .inputs import (
     write_file,
 )
 from .library import sync_library
+from .providers import providers
 from .waiting import DONE, wait_sequence, wait_with_bar
 
 SUFFIXES = {"video": ".mp4", "thumbnail": ".thumbnail.webp", "spritesheet": ".spritesheet.jpg"}
@@ -300,7 +301,9 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
                              f"1-{spec.max_seconds}" if spec.open_seconds else "", "", ""])
         blocks.append(
             f"{cfg.name}{': ' + cfg.label if cfg.label and cfg.label != cfg.name else ''} ({'; '.join(notes)})\n"
-            f"features: {', '.join(features) or 'create only'}\n"
+            f"features: {', '.join(features) or 'create only'} (manage.py sora providers says who says so)\n"
+            + (f"models served (GET /models): {', '.join(served)}\n" if (served := capabilities.learned_models(cfg))
+               else "")
             + table(["MODEL", "SIZE", "SECONDS", "PRICE", "EXTRA PARAMETERS"], rows)
         )
     console.out("\n\n".join(blocks) + "\n\n* default model")
@@ -629,6 +632,7 @@ def sequence_download(console: Console, o: dict[str, Any]) -> None:
 HANDLERS = {
     "generate": generate,
     "list-models": list_models,
+    "providers": providers,
     "status": status,
     "download": download,
     "remix": remix,

@@ -26,6 +26,7 @@ from videos.presets import EXTEND_SECONDS, MODEL_PRESETS
 _ID = r"(?P<video_id>[^/]+)"
 #: Every route of the spec: (method, path pattern, endpoint); earlier patterns win.
 SPEC_ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", r"/v1/models", "models"),
     ("POST", r"/v1/videos", "create"),
     ("GET", r"/v1/videos", "list"),
     ("POST", r"/v1/videos/edits", "edit"),
@@ -81,7 +82,7 @@ class Api:
         return "/v1"
 
     @property
-    def models(self) -> Mapping[str, Mapping[str, Any]]:
+    def model_table(self) -> Mapping[str, Mapping[str, Any]]:
         return MODEL_PRESETS["openai"]
 
     # -- identity, auth, errors ------------------------------------------------------
@@ -210,6 +211,16 @@ class Api:
         extra = int(checks.choice(request.body, "seconds", EXTEND_SECONDS, default=None))
         return self._derive(request, source, "extend", prompt, (*source.spec.segments, Segment(prompt, extra)))
 
+    def models(self, request: Request) -> Response:
+        """``GET /v1/models``: what the server serves (vLLM-Omni, SGLang, LiteLLM, gateways have it too)."""
+        return Response(json={"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": self.owner} for name in self.served_models()]})
+
+    def served_models(self) -> list[str]:
+        return list(self.model_table)
+
+    owner: ClassVar[str] = "openai"
+
     def sync(self, request: Request) -> Response:
         """A blocking create answered with the MP4 bytes; no job is kept (vLLM-Omni, TensorRT-LLM)."""
         params = self.create_params(request)
@@ -279,15 +290,15 @@ class Api:
     def create_params(self, request: Request) -> CreateParams:
         """The spec's strict validation: the model table, exact sizes and lengths, no unknown field."""
         body = request.body
-        model_name = body.get("model", next(iter(self.models)))
-        if not isinstance(model_name, str) or model_name not in self.models:
+        model_name = body.get("model", next(iter(self.model_table)))
+        if not isinstance(model_name, str) or model_name not in self.model_table:
             raise ApiError(
                 400,
-                f"Invalid model {model_name!r}. Supported models are: {', '.join(self.models)}.",
+                f"Invalid model {model_name!r}. Supported models are: {', '.join(self.model_table)}.",
                 param="model",
                 code="invalid_value",
             )
-        model = self.models[model_name]
+        model = self.model_table[model_name]
         extra_names = list(model["EXTRA_PARAMS"])
         checks.reject_unknown(
             body, {"model", "prompt", "seconds", "size", "input_reference", *extra_names, *self.proxy_fields()}
@@ -382,9 +393,9 @@ class Api:
                 400, "The uploaded video could not be decoded.", param="video", code="invalid_video"
             ) from None
         size = f"{probe.width}x{probe.height}"
-        models = [name for name, model in self.models.items() if size in model["SIZES"]]
+        models = [name for name, model in self.model_table.items() if size in model["SIZES"]]
         if not models:
-            sizes = sorted({size for model in self.models.values() for size in model["SIZES"]})
+            sizes = sorted({size for model in self.model_table.values() for size in model["SIZES"]})
             raise ApiError(
                 400,
                 f"The uploaded video is {size}; supported sizes are: {', '.join(sizes)}.",

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: Endpoints a rule can target (``"*"`` targets all of them).
-ENDPOINTS = ("create", "retrieve", "list", "content", "delete", "remix", "edit", "extend", "sync")
+ENDPOINTS = ("create", "retrieve", "list", "content", "delete", "remix", "edit", "extend", "sync", "models")
 #: Endpoints that create a job, the only ones ``fail_job`` applies to.
 JOB_ENDPOINTS = frozenset({"create", "remix", "edit", "extend"})
 

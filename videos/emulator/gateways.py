@@ -104,7 +104,7 @@ class LiteLLMApi(Api):
 
     def create(self, request: Request) -> Response:
         model = request.body.get("model")
-        if not isinstance(model, str) or model not in self.models:
+        if not isinstance(model, str) or model not in self.model_table:
             message = (f"/videos: Invalid model name passed in model={model}. Call `/v1/models` to view "
                        "available models for your key.")
             error = ProxyError(400, message, code="400")
@@ -211,7 +211,7 @@ class NewApiApi(GatewayApi):
     JSON field, ``seconds`` a float once known, OpenAI-shaped errors with type ``new_api_error``."""
 
     name = "new-api"
-    routes = tuple(route for route in SPEC_ROUTES if route[2] in {"create", "retrieve", "content", "remix"})
+    routes = tuple(route for route in SPEC_ROUTES if route[2] in {"models", "create", "retrieve", "content", "remix"})
 
     def route_error(self, method: str, path: str, allowed: list[str]) -> ApiError:
         return ApiError(404, "404 page not found", layer=ROUTE)  # Gin answers unknown methods with 404 too
@@ -257,7 +257,7 @@ class LlamaSwapApi(Api):
         if not model:
             raise ApiError(400, "could not find a model for this request: add ?model=<name> to GET and DELETE",
                            code="plain")
-        if model not in self.models:
+        if model not in self.model_table:
             raise ApiError(404, f"could not find suitable handler for {model}", code="plain")
 
     def error_response(self, error: ApiError) -> Response:

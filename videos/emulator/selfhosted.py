@@ -143,6 +143,7 @@ class VllmOmniApi(DiffusionApi):
     name = "vllm-omni"
     # No remix route (404); POST /v1/videos/edits matches GET|DELETE /{video_id} (405).
     routes = (
+        ("GET", r"/v1/models", "models"),  # api_server.py: the diffusion model, owned_by "vllm-omni"
         ("POST", r"/v1/videos", "create"),
         ("GET", r"/v1/videos", "list"),
         ("POST", r"/v1/videos/sync", "sync"),
@@ -154,6 +155,10 @@ class VllmOmniApi(DiffusionApi):
     reference_field: ClassVar[str] = "input_reference"
     #: One model per server; a request naming another only logs a warning.
     server_model: ClassVar[str] = "Wan-AI/Wan2.2-TI2V-5B-Diffusers"
+    owner = "vllm-omni"
+
+    def served_models(self) -> list[str]:
+        return [self.server_model]
     int_fields = {"width": (1, None), "height": (1, None), "num_frames": (1, None), "fps": (1, None),
                   "num_inference_steps": (1, 200), "seed": (None, None)}  # protocol/videos.py Field(ge, le)
     float_fields = {"guidance_scale": (0, 20), "guidance_scale_2": (0, 20), "true_cfg_scale": (0, 20),
@@ -307,13 +312,19 @@ class SGLangApi(DiffusionApi):
     name = "sglang"
     # Remix: no route (404 {"detail": "Not Found"}); edits/extensions match /{video_id} (405).
     routes = (
+        ("GET", r"/v1/models", "models"),  # assumed: the model path, as SGLang's other servers list it
         ("POST", r"/v1/videos", "create"),
         ("GET", r"/v1/videos", "list"),
         ("GET", rf"/v1/videos/{_ID}", "retrieve"),
         ("DELETE", rf"/v1/videos/{_ID}", "delete"),
         ("GET", rf"/v1/videos/{_ID}/content", "content"),
     )
-    default_size = "720x1280"  # video_api.py: _parse_size(request.size or "720x1280")
+    owner = "sglang"
+    default_size = "720x1280"
+
+    def served_models(self) -> list[str]:
+        return ["Wan-AI/Wan2.2-T2V-A14B-Diffusers"]
+  # video_api.py: _parse_size(request.size or "720x1280")
     int_fields = {"fps": (None, None), "num_frames": (None, None), "seed": (None, None),
                   "num_inference_steps": (None, None)}
     float_fields = {"guidance_scale": (None, None), "flow_shift": (None, None)}

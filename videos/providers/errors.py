@@ -22,6 +22,7 @@ import openai
 from ..exceptions import ProviderError
 
 MAX_REASON = 500
+_HEAD = re.compile(r"<head\b.*?</head>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 #: What a router says for a path it does not serve (FastAPI/Starlette, Gin, OpenAI, llama.cpp-style).
 _ROUTE_MISSING = {"not found", "404 page not found", "method not allowed"}
@@ -36,7 +37,7 @@ def _from_text(body: str) -> str:
     """Plain text, or the words of an HTML error page."""
     if "<" in body and ">" in body:
         title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
-        text = html.unescape(_TAGS.sub(" ", body))
+        text = html.unescape(_TAGS.sub(" ", _HEAD.sub(" ", body)))
         if title and title.group(1).strip() and title.group(1).strip() not in text[:200]:
             text = f"{title.group(1).strip()}: {text}"
         return _clip(text)

@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, status, download, remix, edit, extend, delete, batch,
+Subcommands: generate, list-models, providers, status, download, remix, edit, extend, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -82,7 +82,7 @@ def _request_options(parser: argparse.ArgumentParser, *, extras: bool = True) ->
 class Command(BaseCommand):
     help = (
         "Generate videos through the Videos API (Sora 2 and compatible servers) and manage them: generate, "
-        "list-models, status, download, remix, edit, extend, delete, batch, sync, sequence. "
+        "list-models, providers, status, download, remix, edit, extend, delete, batch, sync, sequence. "
         "Run 'manage.py sora SUBCOMMAND --help' for each one's options; see docs/cli.md."
     )
 
@@ -108,6 +108,15 @@ class Command(BaseCommand):
 
         p = sub.add_parser("list-models", help="Models, sizes, seconds and prices per provider.")
         p.add_argument("--provider")
+        p.add_argument("--json", action="store_true")
+        _common(p)
+
+        p = sub.add_parser("providers", help="What each provider's server can do: settings, learned answers, "
+                           "dialect defaults.")
+        p.add_argument("--provider")
+        p.add_argument("--check", action="store_true", help="Ask GET /models again now.")
+        p.add_argument("--no-check", action="store_true", help="Show what is known; ask nothing.")
+        p.add_argument("--forget", action="store_true", help="Drop what was learned; the next answers teach it anew.")
         p.add_argument("--json", action="store_true")
         _common(p)
 

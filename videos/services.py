@@ -149,9 +149,13 @@ def extend(job: VideoJob, prompt: str, *, seconds: int | str, user: Any = None) 
     return _derived(job, prompt, JobKind.EXTEND, user, seconds=seconds)
 
 
+#: States from which a job may be made again as a new job.
+RESUBMITTABLE = (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED)
+
+
 def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:
     """A new job with the same request as ``job`` (which is left as it is)."""
-    if job.status not in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED):
+    if job.status not in RESUBMITTABLE:
         raise JobStateError(f"Only a failed, completed or stuck job can be re-submitted; this one is {job.status}.")
     config = conf.provider(job.provider)
     spec = config.model(job.model)

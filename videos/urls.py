@@ -4,17 +4,18 @@ Names (namespace ``videos``): ``gallery``, ``detail`` (job uuid), ``asset`` (Vid
 ``?download=1`` for an attachment), ``reference_image`` (ReferenceImage pk), ``job_status``
 (job uuid, JSON), ``jobs_status`` (``?ids=`` many jobs, JSON), ``sequences``, ``sequence_detail``
 (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status`` (sequence uuid, JSON),
-``sequences_status`` (``?ids=``, JSON) and ``webhook``.
+``sequences_status`` (``?ids=``, JSON), ``resubmit`` (job uuid, POST) and ``webhook``.
 """
 from django.urls import path
 
-from .views import gallery, media, sequences, status, webhooks
+from .views import gallery, media, resubmit, sequences, status, webhooks
 
 app_name = "videos"
 
 urlpatterns = [
     path("", gallery.gallery, name="gallery"),
     path("videos/<uuid:uuid>/", gallery.detail, name="detail"),
+    path("videos/<uuid:uuid>/resubmit/", resubmit.resubmit, name="resubmit"),
     path("assets/<int:pk>/", media.asset, name="asset"),
     path("references/<int:pk>/", media.reference_image, name="reference_image"),
     path("jobs/status.json", status.jobs_status, name="jobs_status"),

@@ -36,7 +36,7 @@ def staff(username: str, *codenames: str) -> User:
 
 ALL_VIDEOS = [
     f"{verb}_{model}" for verb in ("view", "add", "change", "delete")
-    for model in ("videojob", "prompt", "referenceimage", "videoasset", "webhookevent")
+    for model in ("videojob", "prompt", "referenceimage", "videoasset", "webhookevent", "providercapability")
 ] + ["submit_videojob"]
 
 

@@ -152,3 +152,18 @@ def test_delete_removes_remote_and_local_files(site):
     assert site.job(job.remote_id)["emulator"]["deleted"] is True
     again = sora("delete", job.pk, "--noinput")
     assert again.code == 0 and "already deleted" in again.out
+
+
+def test_resubmit_makes_a_forgotten_job_again(site):
+    from videos.models import FORGOTTEN
+
+    job = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
+                                  prompt_text="A kite", status=JobStatus.FAILED, error_code=FORGOTTEN)
+    result = sora("resubmit", job.pk)
+    assert result.code == 0, result.err
+    again = VideoJob.objects.exclude(pk=job.pk).get()
+    assert result.out.strip() == str(again.pk) and again.status == JobStatus.PENDING
+    pending = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
+                                      prompt_text="x", status=JobStatus.PENDING)
+    refused = sora("resubmit", pending.pk)
+    assert refused.code == 2 and "Only a failed, completed or stuck job can be re-submitted" in refused.err

@@ -138,3 +138,17 @@ def test_providers_command_shows_every_answer_and_its_source(emulators, settings
     text = sora("providers", "--no-check").out
     assert "a thumbnail request was answered with video/mp4" in text and "WHO SAYS SO" in text
     assert emu.stats()["requests"]["models"] == 1
+
+
+def test_a_video_with_sound_is_stored_with_its_audio_track(emulators, settings, tmp_path):
+    import av
+
+    from ..support import asset_file
+
+    emu = emulators.get(dialect="vllm-omni")
+    _provider(settings, tmp_path, emu)
+    [job] = settle([services.create_video("Rain on a tin roof", size="832x480", seconds=2,
+                                          extra_params={"generate_sound": True})])
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    with asset_file(job.assets.get(variant="video")) as path, av.open(path) as container:
+        assert [s.type for s in container.streams] == ["video", "audio"]

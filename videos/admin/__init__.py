@@ -23,5 +23,5 @@ admin.site.register(VideoAsset, VideoAssetAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(ProviderCapability, ProviderCapabilityAdmin)
 
-__all__ = ["PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin", "VideoJobAdmin",
-           "WebhookEventAdmin"]
+__all__ = ["PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
+           "VideoJobAdmin", "WebhookEventAdmin"]

@@ -33,6 +33,13 @@ class VideoSettingsForm(forms.Form):
     model = forms.CharField(widget=forms.Select)
     size = forms.CharField(widget=forms.Select)
     seconds = forms.CharField(widget=forms.Select)
+    custom_size = forms.CharField(
+        label="Other size", required=False, max_length=11, widget=forms.TextInput(attrs={"placeholder": "1000x562"}),
+        help_text="Any WIDTHxHEIGHT: this server takes sizes no list names.",
+    )
+    custom_seconds = forms.IntegerField(
+        label="Other length", required=False, min_value=1, help_text="Any whole number of seconds this server takes.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,6 +61,17 @@ class VideoSettingsForm(forms.Form):
         self.fields["seconds"].initial = spec.seconds[0]
         for name in ("provider", "model", "size", "seconds"):
             self.fields[name].widget.attrs["data-sora"] = name
+        self.fields["custom_size"].widget.attrs["data-sora-open"] = "size"
+        self.fields["custom_seconds"].widget.attrs["data-sora-open"] = "seconds"
+
+    def clean(self) -> dict[str, Any]:
+        """A size or length typed in (servers with open tables) replaces the chosen one."""
+        data = super().clean()
+        if (data.get("custom_size") or "").strip():
+            data["size"] = data["custom_size"].strip()
+        if data.get("custom_seconds"):
+            data["seconds"] = str(data["custom_seconds"])
+        return data
 
     def value(self, name: str) -> str:
         """The submitted (or initial) value of a field, valid or not."""
@@ -87,6 +105,18 @@ class GenerateForm(VideoSettingsForm):
     )
     seed = forms.IntegerField(required=False, help_text="Only for servers that accept a seed.")
     negative_prompt = forms.CharField(required=False, help_text="Only for servers that accept one.")
+    # vLLM-Omni's further inputs (protocol/videos.py); shown only where the model takes them.
+    generate_sound = forms.BooleanField(required=False, label="Generate sound",
+                                        help_text="The model adds an audio track (models that can).")
+    sound_duration = forms.FloatField(required=False, min_value=0.1, label="Sound length (s)",
+                                      help_text="Defaults to the video's length.")
+    video_reference = forms.CharField(required=False, label="Video reference", help_text=(
+        "JSON as the server takes it, e.g. {\"url\": \"https://…/clip.mp4\"}; not with a reference image."))
+    audio_reference = forms.CharField(required=False, label="Audio reference", help_text=(
+        "JSON as the server takes it, e.g. {\"url\": \"https://…/voice.wav\"}; not with a reference image."))
+
+    EXTRA_FIELDS = ("seed", "negative_prompt", "generate_sound", "sound_duration", "video_reference",
+                    "audio_reference")
 
     def __init__(self, *args: Any, admin_site: admin.AdminSite | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,15 +128,20 @@ class GenerateForm(VideoSettingsForm):
             )
         self.order_fields(
             ["saved_prompt", "text", *[n for n, _ in STRUCTURED_FIELDS], "save_as", "reference_upload",
-             "reference_image", "fit", "provider", "model", "size", "seconds", "seed", "negative_prompt"]
+             "reference_image", "fit", "provider", "model", "size", "custom_size", "seconds", "custom_seconds",
+             *self.EXTRA_FIELDS]
         )
         self.fields["fit"].initial = conf.get("REFERENCE_FIT")
-        for name in ("seed", "negative_prompt"):
+        for name in self.EXTRA_FIELDS:
             self.fields[name].widget.attrs["data-sora-extra"] = name
         if admin_site is not None:
             field = self.fields["saved_prompt"]
             field.widget = AutocompleteSelect(VideoJob._meta.get_field("prompt"), admin_site)
             field.widget.choices = field.choices
+
+    @property
+    def extra_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.EXTRA_FIELDS]
 
     @property
     def storyboard_fields(self) -> list[forms.BoundField]:
@@ -135,7 +170,10 @@ class GenerateForm(VideoSettingsForm):
 
     def extra_params(self) -> dict[str, Any]:
         data = self.cleaned_data
-        extras = {"seed": data.get("seed"), "negative_prompt": (data.get("negative_prompt") or "").strip() or None}
+        extras = {"seed": data.get("seed"), "generate_sound": True if data.get("generate_sound") else None,
+                  "sound_duration": data.get("sound_duration")}
+        for name in ("negative_prompt", "video_reference", "audio_reference"):
+            extras[name] = (data.get(name) or "").strip() or None
         return {k: v for k, v in extras.items() if v is not None}
 
 

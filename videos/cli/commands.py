@@ -384,6 +384,11 @@ def extend(console: Console, o: dict[str, Any]) -> None:
     _derived(console, o, lambda source, user: services.extend(source, o["prompt"], seconds=o["seconds"], user=user))
 
 
+def resubmit(console: Console, o: dict[str, Any]) -> None:
+    """Nothing is re-sent by itself (that pays again): a person asks for it here."""
+    _derived(console, o, lambda source, user: services.resubmit(source, user=user))
+
+
 def delete(console: Console, o: dict[str, Any]) -> None:
     jobs = [resolve_job(text, provider=o["provider"]) for text in o["ids"]]
     if o["interactive"] and sys.stdin.isatty():
@@ -638,6 +643,7 @@ HANDLERS = {
     "remix": remix,
     "edit": edit,
     "extend": extend,
+    "resubmit": resubmit,
     "delete": delete,
     "batch": batch,
     "sync": sync,

@@ -335,6 +335,7 @@ class Api:
             label=label,
             seed_key=seed_key,
             reference=params.reference,
+            audio=bool(params.extras.get("generate_sound")),
         )
 
     def _add_created(self, request: Request, params: CreateParams) -> Job:

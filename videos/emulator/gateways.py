@@ -301,7 +301,8 @@ class AisixApi(Api):
         host = request.headers.get("Host") or f"127.0.0.1:{self.config.port}"
         name, _, port = host.rpartition(":")
         other = "localhost" if name in ("127.0.0.1", "[::1]") else "127.0.0.1"  # another origin
-        return f"http://{other}:{port}/_signed/{job.id}/{variant}?expires={expires}&signature={self._sign(job.id, variant, expires)}"
+        signature = self._sign(job.id, variant, expires)
+        return f"http://{other}:{port}/_signed/{job.id}/{variant}?expires={expires}&signature={signature}"
 
     def _sign(self, job_id: str, variant: str, expires: int) -> str:
         return hmac.new(self.config.api_keys[0].encode(), f"{job_id}/{variant}/{expires}".encode(),

@@ -9,6 +9,7 @@ visible. Files go to disk and are served from there, never kept in memory.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import io
 import math
@@ -34,6 +35,7 @@ VARIANTS: dict[str, tuple[str, str]] = {
 }
 
 _FREE_BOX_HEADER = 8
+AUDIO_RATE = 44_100
 _ZEROS = bytes(CHUNK_SIZE)
 
 
@@ -59,6 +61,8 @@ class RenderSpec:
     seed_key: str
     #: Encoded JPEG/PNG/WebP bytes, already checked to be ``width`` x ``height``.
     reference: bytes | None = None
+    #: An AAC track with a tone (vLLM-Omni's ``generate_sound``), its pitch from ``seed_key``.
+    audio: bool = False
 
     @property
     def seconds(self) -> int:
@@ -221,6 +225,9 @@ def _encode_mp4(spec: RenderSpec, path: Path, keep: Collection[int]) -> dict[int
         stream.height = spec.height
         stream.pix_fmt = "yuv420p"
         stream.codec_context.thread_count = 1
+        sound = container.add_stream("aac", rate=AUDIO_RATE) if spec.audio else None  # before any packet
+        if sound is not None:
+            sound.layout = "mono"
         for index, image in enumerate(_Painter(spec).frames()):
             if index in keep:
                 kept[index] = image
@@ -228,7 +235,24 @@ def _encode_mp4(spec: RenderSpec, path: Path, keep: Collection[int]) -> dict[int
             frame.pts = index
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
+        if sound is not None:
+            _encode_tone(container, sound, spec)
     return kept
+
+
+def _encode_tone(container: av.container.OutputContainer, stream: av.AudioStream, spec: RenderSpec) -> None:
+    """A sine tone as long as the video, so a player has sound to play."""
+    pitch = 220 + hashlib.sha256(spec.seed_key.encode()).digest()[0] * 2
+    total, step, start = int(spec.seconds * AUDIO_RATE), 1024, 0
+    while start < total:
+        count = min(step, total - start)
+        samples = array.array("f", (0.2 * math.sin(math.tau * pitch * (start + k) / AUDIO_RATE) for k in range(count)))
+        frame = av.AudioFrame(format="fltp", layout="mono", samples=count)
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate, frame.pts = AUDIO_RATE, start
+        container.mux(stream.encode(frame))
+        start += count
+    container.mux(stream.encode())
 
 
 def _spritesheet(frames: list[Image.Image], spec: RenderSpec) -> Image.Image:

@@ -116,6 +116,9 @@ class DiffusionApi(Api):
                 extras[name] = value
         if isinstance(body.get("negative_prompt"), str):
             extras["negative_prompt"] = body["negative_prompt"]
+        sound = body.get("generate_sound")
+        if sound is not None:  # pydantic's lax bool: "true"/"1"/"yes" and the like
+            extras["generate_sound"] = sound is True or str(sound).strip().lower() in ("true", "1", "yes", "on")
         return extras
 
     def loose_params(self, model: str, prompt: str, size: str, seconds: int, extras: dict[str, Any],

@@ -22,6 +22,7 @@ from ..filters import GalleryFilterForm, keyset_page
 from ..models import JobStatus, SequenceShot, VideoAsset, VideoJob
 from .access import gallery_access
 from .lineage import lineage
+from .resubmit import can_resubmit
 
 #: How often (ms) the pages poll the status endpoints while something is in flight.
 POLL_MS = 2000
@@ -127,6 +128,7 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "downloads": downloads,
         "lineage": family,
         "admin": admin_links(request, job),
+        "can_resubmit": can_resubmit(request.user, job),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),
         "shot_of": list(SequenceShot.objects.filter(job=job).select_related("sequence").order_by("sequence_id")),

@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, status, download, remix, edit, extend, delete, batch,
+Subcommands: generate, list-models, providers, status, download, remix, edit, extend, resubmit, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -82,7 +82,7 @@ def _request_options(parser: argparse.ArgumentParser, *, extras: bool = True) ->
 class Command(BaseCommand):
     help = (
         "Generate videos through the Videos API (Sora 2 and compatible servers) and manage them: generate, "
-        "list-models, providers, status, download, remix, edit, extend, delete, batch, sync, sequence. "
+        "list-models, providers, status, download, remix, edit, extend, resubmit, delete, batch, sync, sequence. "
         "Run 'manage.py sora SUBCOMMAND --help' for each one's options; see docs/cli.md."
     )
 
@@ -151,6 +151,14 @@ class Command(BaseCommand):
             _user_option(p)
             _wait_options(p)
             _common(p)
+
+        p = sub.add_parser("resubmit", help="Make a failed (or forgotten) job again as a new, paid job.")
+        p.add_argument("id", metavar="ID", help="The job (id, uuid or remote id).")
+        p.add_argument("--provider", help="Look a remote id up at this provider only.")
+        p.add_argument("--json", action="store_true")
+        _user_option(p)
+        _wait_options(p)
+        _common(p)
 
         p = sub.add_parser("delete", help="Delete jobs at the provider and their stored files.")
         p.add_argument("ids", nargs="+", metavar="ID")

@@ -48,7 +48,8 @@
       if (!costEl) { return; }
       if (!s) { costEl.textContent = "—"; return; }
       var price = parseFloat(s.prices[size.value] !== undefined ? s.prices[size.value] : (s.prices["*"] || "0"));
-      var secs = parseInt(seconds.value, 10) || 0;
+      var other = $('[data-sora-open="seconds"]');
+      var secs = parseInt((other && other.value) || seconds.value, 10) || 0;
       costEl.textContent = money(price * secs * count);
       if (detailEl) {
         detailEl.textContent = price > 0
@@ -64,6 +65,11 @@
       refill(seconds, s.seconds, function (v) { return v + " s"; }, seconds.value);
       $all("[data-sora-extra]").forEach(function (el) {
         rowOf(el).hidden = s.extra_params.indexOf(el.dataset.soraExtra) === -1;
+      });
+      $all("[data-sora-open]").forEach(function (el) {  // servers that take any size or length
+        var open = el.dataset.soraOpen === "size" ? s.open_sizes : s.open_seconds;
+        rowOf(el).hidden = !open;
+        if (!open) { el.value = ""; }
       });
       updateCost();
       document.dispatchEvent(new CustomEvent("sora:settings"));
@@ -81,6 +87,7 @@
     model.addEventListener("change", onModel);
     size.addEventListener("change", function () { updateCost(); document.dispatchEvent(new CustomEvent("sora:settings")); });
     seconds.addEventListener("change", updateCost);
+    $all("[data-sora-open]").forEach(function (el) { el.addEventListener("input", updateCost); });
     onProvider();
     return { size: size };
   }

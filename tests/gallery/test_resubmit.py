@@ -1,0 +1,44 @@
+"""Re-submit from the gallery: offered on a failed or forgotten video to people who may spend."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from videos.models import FORGOTTEN, JobStatus, VideoJob, forgotten_message
+
+from .conftest import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _forgotten() -> VideoJob:
+    return VideoJob.objects.create(provider="emu", model="sora-2", size="1280x720", seconds=4, prompt_text="A kite",
+                                   status=JobStatus.FAILED, remote_id="video_gone", error_code=FORGOTTEN,
+                                   error_message=forgotten_message("404: Video not found"))
+
+
+def test_a_forgotten_video_offers_resubmit_to_who_may_spend(sora, django_user_model):
+    job = _forgotten()
+    maker = make_user(django_user_model, "maker", "videos.view_videojob", "videos.submit_videojob")
+    client = Client()
+    client.force_login(maker)
+    page = client.get(reverse("videos:detail", args=[job.uuid])).content.decode()
+    assert "no longer knows this video: it restarted or cleaned up" in page and "Re-submit as a new job" in page
+    response = client.post(reverse("videos:resubmit", args=[job.uuid]), follow=True)
+    again = VideoJob.objects.exclude(pk=job.pk).get()
+    assert response.redirect_chain[-1][0] == reverse("videos:detail", args=[again.uuid])
+    assert again.status == JobStatus.PENDING and again.prompt_text == job.prompt_text
+    assert f"Re-submitted job {job.pk} as this new job" in response.content.decode()
+
+
+def test_without_the_submit_permission_there_is_no_button_and_no_new_job(sora, viewer):
+    job = _forgotten()
+    client = Client()
+    client.force_login(viewer)
+    assert "Re-submit" not in client.get(reverse("videos:detail", args=[job.uuid])).content.decode()
+    assert client.post(reverse("videos:resubmit", args=[job.uuid])).status_code == 403
+    assert client.get(reverse("videos:resubmit", args=[job.uuid])).status_code == 405
+    assert VideoJob.objects.count() == 1
+    assert Permission.objects.filter(codename="submit_videojob").exists()

@@ -39,6 +39,7 @@ ACTIONS = {
     "list": "list its videos",
     "variants": "serve thumbnails and spritesheets",
     "sync": "answer with the video at once (POST /videos/sync)",
+    "models": "list its models (GET /models)",
 }
 SETTINGS, LEARNED, DIALECT = "settings", "learned", "dialect"
 _CACHE_SECONDS = 30

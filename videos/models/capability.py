@@ -21,6 +21,8 @@ class ProviderCapability(models.Model):
     learned_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "provider capability"
+        verbose_name_plural = "providers: what each can do"
         ordering = ["provider", "feature"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "feature"], name="videos_capability_once"),

@@ -165,3 +165,23 @@ def test_saved_prompts_are_found_by_autocomplete(sora, op, operator):
     response = op.get(reverse("admin:autocomplete"), {"app_label": "videos", "model_name": "videojob",
                                                       "field_name": "prompt", "term": "kite"})
     assert [r["text"] for r in response.json()["results"]] == ["Kite at dawn"]
+
+
+def test_a_diffusion_server_takes_any_size_length_and_its_sound_inputs(emulators, settings, tmp_path, op):
+    from ..support import sora_settings
+
+    emu = emulators.get(dialect="vllm-omni")
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(emu, provider={"DIALECT": "vllm-omni"})
+    html = op.get(reverse(ADD)).content.decode()
+    table = json.loads(html.split('id="sora-models" type="application/json">')[1].split("</script>")[0])
+    wan = table["providers"]["emu"]["models"]["Wan-AI/Wan2.2-TI2V-5B-Diffusers"]
+    assert wan["open_sizes"] and wan["open_seconds"] and "generate_sound" in wan["extra_params"]
+    assert 'data-sora-open="size"' in html and 'data-sora-extra="generate_sound"' in html
+    post(op, text="Rain on a tin roof", model="Wan-AI/Wan2.2-TI2V-5B-Diffusers", size="832x480", seconds="2",
+         custom_size="1000x562", custom_seconds="6", generate_sound="on", sound_duration="3")
+    job = VideoJob.objects.get()
+    assert (job.size, job.seconds) == ("1000x562", 6)
+    assert job.extra_params == {"generate_sound": True, "sound_duration": 3.0}
+    refused = post(op, text="Too wide", model="Wan-AI/Wan2.2-TI2V-5B-Diffusers", custom_size="4000x2000")
+    assert "sides from 64 to 1920" in refused.content.decode() and VideoJob.objects.count() == 1

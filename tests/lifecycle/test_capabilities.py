@@ -152,3 +152,28 @@ def test_a_video_with_sound_is_stored_with_its_audio_track(emulators, settings, 
     assert job.status == JobStatus.COMPLETED, job.error_message
     with asset_file(job.assets.get(variant="video")) as path, av.open(path) as container:
         assert [s.type for s in container.streams] == ["video", "audio"]
+
+
+@pytest.mark.parametrize("dialect", ["tensorrt", "openrouter"])
+def test_references_go_the_way_each_server_takes_them(dialect, emulators, settings, tmp_path):
+    """TensorRT-LLM: an ``image_reference`` upload; OpenRouter: a data URL in ``frame_images`` (JSON)."""
+    import io
+
+    import av
+    from PIL import Image, ImageChops, ImageStat
+
+    from ..support import asset_file
+
+    emu = emulators.get(dialect=dialect)
+    config = _provider(settings, tmp_path, emu)
+    size = config.model(None).sizes[0]
+    width, height = (int(side) for side in size.split("x"))
+    image = io.BytesIO()
+    Image.new("RGB", (width, height), (20, 160, 90)).save(image, format="PNG")
+    [job] = settle([services.create_video("The meadow at dawn", size=size, seconds=2 if dialect == "tensorrt" else 4,
+                                          reference_image=image.getvalue())])
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    with asset_file(job.assets.get(variant="video")) as path, av.open(path) as container:
+        first = next(container.decode(video=0)).to_image().convert("RGB")
+    difference = ImageStat.Stat(ImageChops.difference(first, Image.new("RGB", first.size, (20, 160, 90)))).mean
+    assert sum(difference) / 3 < 20, difference  # the first frame is the reference

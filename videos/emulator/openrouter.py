@@ -11,6 +11,8 @@ DELETE, the callback is one unsigned POST of the job's view.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 import threading
@@ -89,7 +91,7 @@ class OpenRouterApi(AisixApi):
                                 f"use {', '.join(RESOLUTIONS)} and {', '.join(ASPECTS)}")
         width, height = frame_size(resolution, aspect)
         extras = {"seed": body["seed"]} if isinstance(body.get("seed"), int) else {}
-        return CreateParams(model, prompt, width, height, duration, extras, None)
+        return CreateParams(model, prompt, width, height, duration, extras, _first_frame(body.get("frame_images")))
 
     def create(self, request: Request) -> Response:
         params = self.create_params(request)
@@ -145,6 +147,18 @@ class OpenRouterApi(AisixApi):
         if url is not None:
             body = json.dumps(self.resource(job)).encode()
             threading.Thread(target=_post, args=(url, body), name="callback", daemon=True).start()
+
+
+def _first_frame(frames: Any) -> bytes | None:
+    """``frame_images: [{"type": "image_url", "frame_type": "first_frame", "image_url": {"url": ...}}]``."""
+    for frame in frames if isinstance(frames, list) else ():
+        url = (frame.get("image_url") or {}).get("url") if isinstance(frame, dict) else None
+        if frame.get("frame_type", "first_frame") == "first_frame" and isinstance(url, str) and url.startswith("data:"):
+            try:
+                return base64.b64decode(url.partition(",")[2], validate=True)
+            except binascii.Error:
+                raise ApiError(400, "frame_images[0].image_url.url is not valid base64") from None
+    return None
 
 
 def _post(url: str, body: bytes) -> None:

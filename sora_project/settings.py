@@ -225,10 +225,19 @@ SORA_VIDEOS.update(json.loads(os.environ.get("SORA_VIDEOS_JSON") or "{}"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        # stderr: where a container platform (and gunicorn's error log) collects it
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR",
+                        "filters": ["require_debug_false"]},  # only when ADMINS is set
+    },
     "loggers": {
         "videos": {"handlers": ["console"], "level": os.environ.get("SORA_LOG_LEVEL", "INFO")},
         "django-q": {"handlers": ["console"], "level": os.environ.get("SORA_Q_LOG_LEVEL", "WARNING")},
+        # A 500 writes "Internal Server Error: <path>" and its traceback to stderr whatever
+        # DJANGO_DEBUG says (Django's default only mails ADMINS when debugging is off).
+        "django.request": {"handlers": ["console", "mail_admins"], "level": "ERROR", "propagate": False},
     },
 }

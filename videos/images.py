@@ -54,9 +54,17 @@ def _read(source: Any) -> tuple[bytes, str]:
     return data, name
 
 
+def file_size(size: int) -> str:
+    """Bytes in binary units, as ``MAX_UPLOAD_BYTES`` is set (20 MiB is "20 MiB", not "21.0 MB")."""
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def _too_big(size: int, limit: int) -> InvalidRequest:
     return InvalidRequest(
-        f"The reference image is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB. Use a smaller file.",
+        f"The reference image is {file_size(size)}; the limit is {file_size(limit)}. Use a smaller file.",
         field="reference_image",
     )
 

@@ -56,14 +56,21 @@ def save_reference_image(source: Any, *, user: Any = None) -> ReferenceImage:
     return ref
 
 
+def _commit_spend(user: Any, cost: Decimal) -> None:
+    """Check ``cost`` against the budgets under the one budget lock; the caller commits the spend
+    (a new pending job, a draft turned pending) in the same transaction, so two spenders never
+    both fit in the last dollar. Every path that spends goes through here."""
+    if user is not None and getattr(user, "is_authenticated", False) and cost > 0 and (
+        conf.get("USER_MONTHLY_BUDGET") is not None or conf.get("GROUP_MONTHLY_BUDGETS")
+    ):
+        Lease.lock("budget")
+    check_budget(user, cost)
+
+
 def _new_job(user: Any, cost: Decimal, note: str, **fields: Any) -> VideoJob:
     """Create a pending job under the budget lock and queue its submission."""
     with transaction.atomic():
-        if user is not None and getattr(user, "is_authenticated", False) and cost > 0 and (
-            conf.get("USER_MONTHLY_BUDGET") is not None or conf.get("GROUP_MONTHLY_BUDGETS")
-        ):
-            Lease.lock("budget")  # two submissions must not both fit in the last dollar
-        check_budget(user, cost)
+        _commit_spend(user, cost)
         job = VideoJob.objects.create(
             status=JobStatus.PENDING,
             estimated_cost=cost,
@@ -172,8 +179,8 @@ def submit(job: VideoJob) -> VideoJob:
     """Queue a draft for submission."""
     if job.status != JobStatus.DRAFT:
         raise JobStateError(f"Only a draft can be submitted; this job is {job.get_status_display().lower()}.")
-    check_budget(job.requested_by, job.estimated_cost)
     with transaction.atomic():
+        _commit_spend(job.requested_by, job.estimated_cost)
         if job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
             enqueue("videos.tasks.submit_job", job.pk)
     return job

@@ -6,6 +6,7 @@ know the ``video.*`` events, so the body is parsed here.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any, Mapping
@@ -65,18 +66,31 @@ def verify(provider_name: str, body: bytes, headers: Mapping[str, str]) -> dict[
     return event
 
 
+#: ``WebhookEvent.event_id`` holds this many characters; a longer id is stored as its digest.
+EVENT_ID_LENGTH = 255
+
+
+def event_key(webhook_id: str) -> str:
+    """What is stored and looked up for a ``webhook-id``: the id itself, or ``sha256:<hex>`` of a
+    longer one, so a long id is deduplicated as exactly as a short one (never cut)."""
+    if len(webhook_id) <= EVENT_ID_LENGTH:
+        return webhook_id
+    return "sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()
+
+
 def receive(provider_name: str, body: bytes, headers: Mapping[str, str]) -> tuple[WebhookEvent, bool]:
     """Verify and store; returns (event, created). A repeated delivery is counted, not reprocessed."""
     event = verify(provider_name, body, headers)
-    event_id = headers.get("webhook-id") or str(event.get("id") or "")
-    if not event_id:
+    webhook_id = headers.get("webhook-id") or str(event.get("id") or "")
+    if not webhook_id:
         raise InvalidRequest("Webhook has no webhook-id header.", field="webhook-id")
+    event_id = event_key(webhook_id)
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
     try:
         with transaction.atomic():
             stored = WebhookEvent.objects.create(
                 provider=provider_name,
-                event_id=event_id[:255],
+                event_id=event_id,
                 type=event["type"][:100],
                 video_id=str(data.get("id") or "")[:255],
                 payload=event,

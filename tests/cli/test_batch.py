@@ -136,3 +136,29 @@ def test_failed_jobs_fail_the_batch(site, tmp_path):
     rows = {line.split()[0]: line for line in result.out.splitlines()[1:]}
     assert "completed" in rows["2"]
     assert "failed" in rows["3"] and "The render crashed" in rows["3"]
+
+
+def _merged_csv(tmp_path, closing: str = "") -> str:
+    rows = [f"Shot {n} of the harbour,,sora-2,1280x720,4" for n in range(9)]
+    text = "prompt,image,model,size,seconds\n\"unterminated quote,,sora-2,1280x720,4\n" + "\n".join(rows) + closing
+    path = tmp_path / "merged.csv"
+    path.write_text(text + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("closing", ["", '",,,,'], ids=["never closed", "closed rows later"])
+def test_a_quote_that_swallows_later_rows_is_refused_with_its_line(site, tmp_path, closing):
+    path = _merged_csv(tmp_path, closing)
+    for args in (("--dry-run",), ()):
+        result = sora("batch", path, *args)
+        assert result.code == 2, result.err
+        assert "Line 2 of" in result.err and "nothing was sent" in result.err
+    assert not VideoJob.objects.exists() and no_api_calls(site)
+
+
+def test_a_line_break_quoted_on_purpose_is_kept(site, tmp_path):
+    path = tmp_path / "multiline.csv"
+    path.write_text('prompt,seconds\n"A long prompt:\nthe camera pans slowly across the bay",4\nA second row,4\n')
+    result = sora("batch", str(path), "--dry-run")
+    assert result.code == 0, result.err
+    assert "2 valid row(s), 0 invalid" in result.err

@@ -162,3 +162,10 @@ def test_failed_jobs_that_never_reached_the_provider_do_not_count(sora, settings
     job = services.create_video("A", seconds=4, user=user)
     job.transition(JobStatus.FAILED, expect=(JobStatus.PENDING,))  # refused before the provider made it
     services.create_video("B", seconds=4, user=user)  # fits again: the first was never billed
+
+
+def test_the_upload_limit_is_said_in_the_unit_it_is_set_in(sora, settings):
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "MAX_UPLOAD_BYTES": 20 * 1024 * 1024}
+    with pytest.raises(InvalidRequest) as err:
+        services.create_video("A fox", reference_image=png(300, 300, (1, 2, 3)) + b"\x00" * (21 * 1024 * 1024))
+    assert "the limit is 20 MiB" in str(err.value) and "21 MiB" in str(err.value)

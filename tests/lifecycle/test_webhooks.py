@@ -139,3 +139,21 @@ def test_event_for_an_unknown_video_is_ignored(hooked, client):
 
 def test_get_is_not_allowed(hooked, client):
     assert client.get("/webhooks/emu/").status_code == 405
+
+
+def test_a_webhook_id_longer_than_the_column_is_deduplicated_exactly(hooked, client):
+    job = services.create_video("Fireflies over a pond")
+    drain()
+    job.refresh_from_db()
+    hooked.complete(job.remote_id)
+    long_id = "msg_" + "x" * 1996  # 2,000 characters
+    body, headers = signed(event(job.remote_id), msg_id=long_id)
+    first, again = post(client, body, headers), post(client, body, headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.json()["duplicate"], again.json()["duplicate"]) == (False, True)
+    # another id sharing its first 255 characters is another event, not a duplicate that fails
+    body2, headers2 = signed(event(job.remote_id), msg_id=long_id[:255] + "y" * 100)
+    other = post(client, body2, headers2)
+    assert other.status_code == 200 and other.json()["duplicate"] is False
+    assert WebhookEvent.objects.count() == 2
+    assert WebhookEvent.objects.filter(deliveries=2).count() == 1

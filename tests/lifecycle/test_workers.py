@@ -11,13 +11,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from videos import services
-from videos.models import JobStatus, VideoJob
+from videos.models import JobStatus, Lease, VideoJob
 
-from ..conftest import require
 from ..support import sora_settings
 from .helpers import assert_assets_match_emulator, assert_no_partial_files
 
@@ -166,26 +165,6 @@ def test_worker_killed_mid_download_still_completes_once(emu, cluster):
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
-@pytest.fixture
-def pg_database(postgres_url):
-    """A fresh PostgreSQL database, migrated by a subprocess, dropped afterwards."""
-    import psycopg
-
-    name = f"sora_race_{uuid.uuid4().hex[:8]}"
-    admin_url = postgres_url
-    try:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        require("PostgreSQL", f"cannot connect to {admin_url}: {exc}")
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    yield url
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 RACE_SCRIPT = """
 import django, os, sys
 django.setup()
@@ -225,3 +204,24 @@ def test_two_clusters_racing_on_postgres_never_submit_a_job_twice(emu, pg_databa
     stats = emu.stats()
     assert stats["jobs_created"] == len(ids)
     assert stats["requests"]["create"] == len(ids)
+
+
+def test_qcluster_stops_within_10_s_of_sigterm_while_a_sweep_runs(emulators, settings, tmp_path):
+    """A deploy must not end in a SIGKILL: the sweep hands over and the cluster exits (issue #13)."""
+    slow = emulators.get(dialect="openai", generation_time=120)
+    env, cfg = cluster_env(slow, tmp_path, test_database_url(), POLL_INTERVAL=1.0)
+    env["SORA_VIDEOS_JSON"] = json.dumps({k: v for k, v in cfg.items() if k != "SWEEP_DURATION"})  # the default
+    settings.MEDIA_ROOT = env["DJANGO_MEDIA_ROOT"]
+    settings.SORA_VIDEOS = {k: v for k, v in cfg.items() if k != "SWEEP_DURATION"}
+    job = services.create_video("A slow sunrise", size="1280x720")
+    cluster = Cluster(env).start()
+    try:
+        wait_for(lambda: VideoJob.objects.filter(pk=job.pk, status=JobStatus.QUEUED).exists(), 60,
+                 "the job to be submitted", cluster)
+        wait_for(lambda: Lease.objects.filter(name="sweep:emu", holder__gt="").exists(), 60, "a sweep to run",
+                 cluster)
+        cluster.proc.terminate()  # SIGTERM to the qcluster process, as docker stop or systemd (KillMode=mixed) do
+        cluster.proc.wait(10)  # raises TimeoutExpired if the cluster is still there after 10 s
+    finally:
+        cluster.kill()
+    assert not Lease.objects.filter(name="sweep:emu", holder__gt="", expires_at__gt=timezone.now()).exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ BASE_COLUMNS = ("prompt", "image", "model", "size", "seconds", "duration", "widt
 EXTRA_COLUMNS = tuple(dict.fromkeys(("seed", *presets.DIFFUSION_EXTRA_PARAMS)))
 COLUMNS = BASE_COLUMNS + EXTRA_COLUMNS
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+_SIZE = re.compile(r"\d+\s*[x×]\s*\d+", re.IGNORECASE)
 
 
 @dataclass
@@ -84,8 +86,47 @@ def _read_jsonl(text: str) -> list[Row]:
     return rows
 
 
+_NUMERIC = {"seconds", "duration", "width", "height", "seed", "fps", "num_frames", "num_inference_steps"}
+
+
+def _looks_like_a_row(fields: list[str], headers: list[str]) -> bool:
+    """One line that, read alone, is a whole row: every column, each value of its column's kind."""
+    if len(fields) != len(headers):
+        return False
+    for header, raw in zip(headers, fields):
+        value = raw.strip()
+        if header == "prompt" and not value:
+            return False
+        if value and header in _NUMERIC and not value.lstrip("-").replace(".", "", 1).isdigit():
+            return False
+        if value and header == "size" and not _SIZE.fullmatch(value):
+            return False
+        if value and header == "model" and " " in value:
+            return False
+    return True
+
+
+def _swallowed_rows(lines: list[str], first: int, end: int, headers: list[str]) -> list[int]:
+    """Lines (1-based) inside one record's multi-line value that read as rows of their own.
+
+    A line break inside a quoted value is fine when meant (a long prompt); a quote that was
+    never meant to open (``"unterminated quote,,sora-2,...``) swallows the next rows, each a
+    whole row on its own line. The record's last line (where the quote closes) is its own.
+    """
+    found = []
+    for number in range(first + 1, end):
+        try:
+            fields = next(csv.reader([lines[number - 1]]), [])
+        except (csv.Error, IndexError):
+            continue
+        if _looks_like_a_row(fields, headers):
+            found.append(number)
+    return found
+
+
 def _read_csv(text: str, name: str) -> list[Row]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
+    lines = text.splitlines()
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra", strict=True)
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     if not headers:
         raise InvalidRequest(f"The batch file {name!r} has no header line (e.g. prompt,image,size,seconds).",
@@ -101,8 +142,30 @@ def _read_csv(text: str, name: str) -> list[Row]:
         raise InvalidRequest(f"Line 1 of {name!r}: the header needs a 'prompt' column.", field="file")
     reader.fieldnames = headers
     rows = []
-    for record in reader:
-        start = reader.line_num  # where the record ends: its line, unless a quoted value spans lines
+    end = reader.line_num
+    while True:
+        first = end + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a quote never closed before the end of the file
+            raise InvalidRequest(
+                f"Line {first} of {name!r}: {exc}. A quote opened on or after line {first} is never closed, so "
+                "every line after it would be read as one prompt. Close or remove the quote; nothing was sent.",
+                field="file",
+            ) from None
+        end = reader.line_num
+        swallowed = _swallowed_rows(lines, first, end, headers)
+        if swallowed:
+            raise InvalidRequest(
+                f"Line {first} of {name!r}: a quoted value runs on to line {end}, over {len(swallowed)} line(s) "
+                f"that look like rows of their own ({', '.join(map(str, swallowed[:5]))}"
+                f"{', ...' if len(swallowed) > 5 else ''}); a line break inside a value must be quoted on purpose. "
+                "Close the quote on its line; nothing was sent.",
+                field="file",
+            )
+        start = end  # where the record ends: its line, unless a quoted value spans lines
         extra = record.pop("\0extra", None)
         data = {k: (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
         if not any(data.values()) and not extra:

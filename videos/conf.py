@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "POLL_INTERVAL": 5.0,  # seconds between status checks when the provider gives no hint
     "WEBHOOK_POLL_INTERVAL": 300.0,  # the same, for providers whose webhooks we receive
     "DOWNLOAD_STALL": 60.0,  # seconds without a download heartbeat before another worker takes over
-    "SWEEP_DURATION": 8.0,  # seconds one tracking sweep keeps working before it hands over (a stopping worker waits for it)
+    # seconds one tracking sweep keeps working before it hands over (a stopping qcluster waits for it)
+    "SWEEP_DURATION": 8.0,
     "SWEEP_LEASE": 30.0,  # seconds a sweep's lease lasts unless renewed (a killed sweep frees it after this)
     "STALL_TIMEOUT": 3600,  # seconds without news before a job needs attention
     "SUBMIT_TIMEOUT": 60.0,  # seconds one create request may take

@@ -15,14 +15,15 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from . import capabilities, conf
+from . import capabilities, conf, policy
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
 from .models import JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
+from .policy import Action
 from .providers import get_provider
 from .tasks import enqueue
-from .validation import check_extra_params, check_feature, check_prompt, check_request
+from .validation import check_extra_params, check_prompt, check_request
 
 log = logging.getLogger(__name__)
 
@@ -115,20 +116,10 @@ def create_video(
     )
 
 
-def _source(job: VideoJob, action: str) -> None:
-    if job.status != JobStatus.COMPLETED or not job.remote_id:
-        raise JobStateError(
-            f"Only a completed video can be used to {action}; this one is {job.get_status_display().lower()}."
-        )
-
-
 def _derived(job: VideoJob, prompt: str, kind: str, user: Any, *, seconds: int | None = None) -> VideoJob:
     """A child job made from a completed one (remix, edit, extension)."""
-    feature, action = {JobKind.REMIX: ("remix", "remix"), JobKind.EDIT: ("edit", "edit"),
-                       JobKind.EXTEND: ("extend", "extend")}[kind]
+    policy.require({JobKind.REMIX: Action.REMIX, JobKind.EDIT: Action.EDIT, JobKind.EXTEND: Action.EXTEND}[kind], job)
     config = conf.provider(job.provider)
-    check_feature(config, feature)
-    _source(job, action)
     text = check_prompt(prompt)
     spec = config.model(job.model)
     if seconds is not None and str(seconds) not in spec.extend_seconds:
@@ -156,14 +147,9 @@ def extend(job: VideoJob, prompt: str, *, seconds: int | str, user: Any = None) 
     return _derived(job, prompt, JobKind.EXTEND, user, seconds=seconds)
 
 
-#: States from which a job may be made again as a new job.
-RESUBMITTABLE = (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED)
-
-
 def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:
     """A new job with the same request as ``job`` (which is left as it is)."""
-    if job.status not in RESUBMITTABLE:
-        raise JobStateError(f"Only a failed, completed or stuck job can be re-submitted; this one is {job.status}.")
+    policy.require(Action.RESUBMIT, job)
     config = conf.provider(job.provider)
     spec = config.model(job.model)
     check_extra_params(config, spec, job.extra_params)
@@ -177,8 +163,7 @@ def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:
 
 def submit(job: VideoJob) -> VideoJob:
     """Queue a draft for submission."""
-    if job.status != JobStatus.DRAFT:
-        raise JobStateError(f"Only a draft can be submitted; this job is {job.get_status_display().lower()}.")
+    policy.require(Action.SUBMIT, job)
     with transaction.atomic():
         _commit_spend(job.requested_by, job.estimated_cost)
         if job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
@@ -190,20 +175,15 @@ def refresh(job: VideoJob) -> VideoJob:
     """Ask the provider for the job's state now and mirror it."""
     from .tracking import refresh_one
 
-    if job.remote_id and job.status in JobStatus.in_flight():
-        refresh_one(get_provider(job.provider), job)
-        job.refresh_from_db()
+    policy.require(Action.REFRESH, job)
+    refresh_one(get_provider(job.provider), job)
+    job.refresh_from_db()
     return job
 
 
 def retry_download(job: VideoJob) -> VideoJob:
     """Try storing a paid video again (after download failures)."""
-    if not job.remote_id or job.status not in (JobStatus.NEEDS_ATTENTION, JobStatus.DOWNLOADING, JobStatus.FAILED):
-        raise JobStateError("Only a job whose download failed can retry its download.")
-    if job.status == JobStatus.FAILED and job.error_code not in ("download_failed", "content_expired"):
-        raise JobStateError("This job failed at the provider; there is nothing to download. Re-submit it instead.")
-    if job.status == JobStatus.NEEDS_ATTENTION and job.error_code != "download_failed":
-        raise JobStateError("This job is not waiting for a download.")
+    policy.require(Action.RETRY_DOWNLOAD, job)
     with transaction.atomic():
         job.transition(
             JobStatus.DOWNLOADING,
@@ -225,11 +205,10 @@ def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
     """
     from .storage import delete_key
 
-    if job.status == JobStatus.SUBMITTING:
-        raise JobStateError("This job is being submitted right now; delete it once it has a remote id.")
     job.remote_note = note = ""
     if job.status == JobStatus.DELETED:
         return job
+    policy.require(Action.DELETE, job)
     if job.remote_id:
         config = conf.provider(job.provider)
         kept = f"its copy of {job.remote_id} stays there until the server drops it"

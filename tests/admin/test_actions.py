@@ -115,7 +115,7 @@ def test_remix_asks_for_the_prompt_then_queues(sora, op, operator):
     page = act(op, "remix_jobs", job, busy)
     html = page.content.decode()
     assert page.status_code == 200 and 'name="prompt"' in html
-    assert "Will be skipped: only a completed video can be used; this one is in progress" in html
+    assert "Will be skipped: Only a completed video can be used to remix; this one is in progress." in html
     assert "0.40" in html  # the cost of the one that will be remixed
     response = confirm(op, "remix_jobs", job, busy, prompt="Same scene at night, with rain")
     remix = VideoJob.objects.get(kind=JobKind.REMIX)

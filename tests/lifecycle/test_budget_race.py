@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest

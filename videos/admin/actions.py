@@ -17,9 +17,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import capabilities, conf, services
-from ..exceptions import InvalidRequest, JobStateError, SoraVideosError
+from .. import conf, policy, services
+from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import JobStatus, VideoJob
+from ..policy import Action
 from ..validation import check_prompt
 from .common import describe, done, model_table, money, return_url, run_each, safe_provider
 from .forms import ExtendForm, NewPromptForm, VideoSettingsForm
@@ -88,15 +89,9 @@ def intermediate(
 
 
 # --- why an action would skip a job (shown on confirmation pages; the services decide) ---
-def _source_note(job: VideoJob, feature: str, verb: str) -> str:
-    config = safe_provider(job.provider)
-    if config is None:
-        return f"provider {job.provider!r} is no longer configured"
-    if not capabilities.supports(config, feature):
-        return f"{config.display_name} cannot {verb} videos ({capabilities.get(config, feature).explain(config)})"
-    if job.status != JobStatus.COMPLETED or not job.remote_id:
-        return f"only a completed video can be used; this one is {job.get_status_display().lower()}"
-    return ""
+def _skip_note(job: VideoJob, action: str) -> str:
+    found = policy.refusal(action, job)
+    return found.message if found is not None else ""
 
 
 def _job_cost(job: VideoJob, seconds: Any = None) -> Decimal:
@@ -153,7 +148,7 @@ def _prompt_action(
 
             run_each(request, jobs, one)
             return done(request, created)
-    items = [(job, _source_note(job, feature, verb)) for job in jobs]
+    items = [(job, _skip_note(job, feature)) for job in jobs]
     per_second = sum((_job_cost(job, 1) for job, note in items if not note), Decimal("0"))
     cost = sum((_job_cost(job) for job, note in items if not note), Decimal("0"))
     if "seconds" in form.fields:  # an extension costs the added seconds
@@ -217,11 +212,6 @@ def resubmit_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description="Refresh status from the provider", permissions=["operate"])
 def refresh_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
     def one(job: VideoJob) -> str:
-        if job.status not in JobStatus.in_flight() or not job.remote_id:
-            raise JobStateError(
-                f"Only a job queued or in progress at the provider can be refreshed; this one is "
-                f"{job.get_status_display().lower()}."
-            )
         before = job.status
         services.refresh(job)
         if job.status == before:
@@ -252,8 +242,7 @@ def delete_note(job: VideoJob) -> str:
 
 def delete_jobs_confirmed(request: HttpRequest, jobs: Iterable[VideoJob]) -> int:
     def one(job: VideoJob) -> str:
-        if job.status == JobStatus.DELETED:
-            raise JobStateError("It is already deleted.")
+        policy.require(Action.DELETE, job)
         had_remote = bool(job.remote_id)
         note = services.delete(job, user=request.user).remote_note
         if note:

@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import budgets, capabilities, conf, services
+from .. import budgets, conf, policy, services
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import AssetVariant, JobKind, JobStatus, ReferenceImage, SequenceShot, VideoAsset, VideoJob
+from ..policy import Action
 from . import actions
 from .common import (
     RETURN_FIELD,
@@ -496,31 +497,26 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
 
     def tools(self, request: HttpRequest, job: VideoJob, config: Any) -> list[dict[str, Any]]:
         """The buttons that apply to this job for this user (the services still decide)."""
-        features = capabilities.features(config) if config else {}
         submit = can_submit(request)
         operate = self.has_operate_permission(request)
-        completed = job.status == JobStatus.COMPLETED and bool(job.remote_id)
         found = []
+
+        def may(action: str) -> bool:
+            return policy.allows(action, job)
 
         def add(action: str, label: str, *, when: bool, style: str = "", hint: str = "") -> None:
             if when:
                 found.append({"action": action, "label": label, "style": style, "hint": hint})
 
-        add("submit_jobs", "Submit", when=submit and job.status == JobStatus.DRAFT, style="primary")
-        add("refresh_jobs", "Refresh status", when=operate and job.status in JobStatus.in_flight())
-        add("remix_jobs", "Remix…", when=submit and completed and features.get("remix", False), style="primary",
+        add("submit_jobs", "Submit", when=submit and may(Action.SUBMIT), style="primary")
+        add("refresh_jobs", "Refresh status", when=operate and may(Action.REFRESH))
+        add("remix_jobs", "Remix…", when=submit and may(Action.REMIX), style="primary",
             hint="A new video from this one with one change")
-        add("edit_jobs", "Edit…", when=submit and completed and features.get("edit", False),
-            hint="A new video editing this one")
-        add("extend_jobs", "Extend…", when=submit and completed and features.get("extend", False),
-            hint="Continue this video")
-        add("resubmit_jobs", "Re-submit as new job",
-            when=submit and job.status in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED),
-            hint="Same request, new job")
-        retry = (job.status == JobStatus.NEEDS_ATTENTION and job.error_code == "download_failed") or (
-            job.status == JobStatus.FAILED and job.error_code in ("download_failed", "content_expired"))
-        add("retry_download_jobs", "Retry download", when=operate and bool(job.remote_id) and retry)
-        if self.has_delete_permission(request, job) and job.status not in (JobStatus.DELETED, JobStatus.SUBMITTING):
+        add("edit_jobs", "Edit…", when=submit and may(Action.EDIT), hint="A new video editing this one")
+        add("extend_jobs", "Extend…", when=submit and may(Action.EXTEND), hint="Continue this video")
+        add("resubmit_jobs", "Re-submit as new job", when=submit and may(Action.RESUBMIT), hint="Same request, new job")
+        add("retry_download_jobs", "Retry download", when=operate and may(Action.RETRY_DOWNLOAD))
+        if self.has_delete_permission(request, job) and may(Action.DELETE):
             found.append({"url": reverse("admin:videos_videojob_delete", args=[job.pk]), "label": "Delete…",
                           "style": "danger", "hint": "At the provider and here"})
         return found
@@ -533,9 +529,7 @@ class VideoJobAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         stale = timezone.now() - dt.timedelta(seconds=float(conf.get("LIVE_REFRESH_AFTER")))
-        if job.status in JobStatus.in_flight() and job.remote_id and (
-            job.last_checked_at is None or job.last_checked_at < stale
-        ):
+        if policy.allows(Action.REFRESH, job) and (job.last_checked_at is None or job.last_checked_at < stale):
             with contextlib.suppress(SoraVideosError):  # watched and stale: ask now (the sweep may be busy)
                 services.refresh(job)
         job = self._job(request, object_id)

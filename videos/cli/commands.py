@@ -14,9 +14,10 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import capabilities, conf, sequences, services
+from .. import capabilities, conf, policy, sequences, services
 from ..exceptions import InvalidRequest, ProviderError, SoraVideosError
 from ..models import AssetVariant, JobStatus, Sequence, SequenceStatus, VideoJob
+from ..policy import Action
 from ..validation import parse_size
 from . import EXIT_FAILED, EXIT_INVALID, EXIT_TIMEOUT
 from .batch import read_rows, submit as submit_row, validate as validate_row
@@ -320,6 +321,8 @@ def status(console: Console, o: dict[str, Any]) -> None:
         jobs = list(qs[: o["limit"]])
     if o["refresh"]:
         for job in jobs:
+            if not policy.allows(Action.REFRESH, job):
+                continue  # not at the provider now: what is stored is what there is
             try:
                 services.refresh(job)
             except ProviderError as exc:

@@ -51,8 +51,8 @@ def providers(console: Console, o: dict[str, Any]) -> None:
     for config in configs:
         rows = []
         for feature, cap in capabilities.table(config).items():
-            source = {capabilities.SETTINGS: "pinned in settings", capabilities.DIALECT: f"{config.dialect} default"}.get(
-                cap.source) or f"learned {cap.learned_at:%Y-%m-%d %H:%M}"
+            named = {capabilities.SETTINGS: "pinned in settings", capabilities.DIALECT: f"{config.dialect} default"}
+            source = named.get(cap.source) or f"learned {cap.learned_at:%Y-%m-%d %H:%M}"
             rows.append([feature, "yes" if cap.supported else "no", source, cap.evidence or "-"])
         served = capabilities.learned_models(config)
         head = f"{config.name} ({config.dialect}; {safe_url(config.base_url)})"

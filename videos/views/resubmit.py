@@ -13,16 +13,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from .. import services
+from .. import policy, services
 from ..exceptions import SoraVideosError
 from ..models import VideoJob
+from ..policy import Action
 from .access import gallery_access
 
 SUBMIT_PERMISSION = "videos.submit_videojob"
 
 
 def can_resubmit(user: Any, job: VideoJob) -> bool:
-    return user.has_perm(SUBMIT_PERMISSION) and job.status in services.RESUBMITTABLE
+    return user.has_perm(SUBMIT_PERMISSION) and policy.allows(Action.RESUBMIT, job)
 
 
 @require_POST

@@ -1,0 +1,124 @@
+"""May this be done to this job, and if not, why: one rule per action, for every surface.
+
+The services refuse with :func:`require`; the admin and the gallery show or hide a button
+with :func:`allows`; confirmation pages and the CLI print :func:`refusal`'s message. A
+refusal is typed (:class:`RefusalCode`, the action, the field), never matched by its text.
+Permissions (who may spend, operate or delete) stay with each surface; this module says
+what the job and its provider allow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from . import capabilities, conf
+from .exceptions import InvalidRequest, JobStateError, SoraVideosError
+from .models import JobStatus, VideoJob
+
+
+class Action(models.TextChoices):
+    SUBMIT = "submit", "submit"
+    REMIX = "remix", "remix"
+    EDIT = "edit", "edit"
+    EXTEND = "extend", "extend"
+    RESUBMIT = "resubmit", "re-submit"
+    REFRESH = "refresh", "refresh"
+    RETRY_DOWNLOAD = "retry_download", "retry the download of"
+    DELETE = "delete", "delete"
+
+
+class RefusalCode(models.TextChoices):
+    WRONG_STATE = "wrong_state", "The job is not in a state for this"
+    NOT_SUPPORTED = "not_supported", "The provider's server cannot do this"
+    NO_PROVIDER = "no_provider", "The job's provider is no longer configured"
+    BUSY = "busy", "Something is being done to the job right now"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    action: str
+    code: str
+    message: str
+    field: str | None = None
+
+    def error(self) -> SoraVideosError:
+        """The exception a service raises for it (state: JobStateError; the rest: InvalidRequest)."""
+        if self.code in (RefusalCode.WRONG_STATE, RefusalCode.BUSY):
+            error: SoraVideosError = JobStateError(self.message)
+        else:
+            error = InvalidRequest(self.message, field=self.field or "provider")
+        error.refusal = self
+        return error
+
+
+#: States from which a job may be made again as a new job.
+RESUBMITTABLE = (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED)
+#: ``error_code`` values of jobs whose paid video is still worth downloading.
+DOWNLOAD_FAILURES = ("download_failed", "content_expired")
+_DERIVED = {Action.REMIX: "remix", Action.EDIT: "edit", Action.EXTEND: "extend"}
+
+
+def _state(job: VideoJob) -> str:
+    return job.get_status_display().lower()
+
+
+def refusal(action: str, job: VideoJob) -> Refusal | None:
+    """Why ``action`` cannot be done to ``job`` now, or None when it can."""
+    if action == Action.SUBMIT:
+        if job.status != JobStatus.DRAFT:
+            return Refusal(action, RefusalCode.WRONG_STATE, f"Only a draft can be submitted; this job is {_state(job)}.")
+    elif action in _DERIVED:
+        try:
+            config = conf.provider(job.provider)
+        except SoraVideosError:
+            return Refusal(action, RefusalCode.NO_PROVIDER,
+                           f"The provider {job.provider!r} of this job is no longer configured.", "provider")
+        reason = capabilities.refusal(config, _DERIVED[action])
+        if reason is not None:
+            return Refusal(action, RefusalCode.NOT_SUPPORTED, reason, "provider")
+        if job.status != JobStatus.COMPLETED or not job.remote_id:
+            return Refusal(action, RefusalCode.WRONG_STATE,
+                           f"Only a completed video can be used to {_DERIVED[action]}; this one is {_state(job)}.")
+    elif action == Action.RESUBMIT:
+        if job.status not in RESUBMITTABLE:
+            return Refusal(action, RefusalCode.WRONG_STATE,
+                           f"Only a failed, completed or stuck job can be re-submitted; this one is {_state(job)}.")
+    elif action == Action.REFRESH:
+        if job.status not in JobStatus.in_flight() or not job.remote_id:
+            return Refusal(action, RefusalCode.WRONG_STATE, "Only a job queued or in progress at the provider can "
+                                                            f"be refreshed; this one is {_state(job)}.")
+    elif action == Action.RETRY_DOWNLOAD:
+        return _retry_download(job)
+    elif action == Action.DELETE:
+        if job.status == JobStatus.DELETED:
+            return Refusal(action, RefusalCode.WRONG_STATE, "It is already deleted.")
+        if job.status == JobStatus.SUBMITTING:
+            return Refusal(action, RefusalCode.BUSY,
+                           "This job is being submitted right now; delete it once it has a remote id.")
+    else:
+        raise ValueError(f"unknown action {action!r}")
+    return None
+
+
+def _retry_download(job: VideoJob) -> Refusal | None:
+    action = Action.RETRY_DOWNLOAD
+    if not job.remote_id or job.status not in (JobStatus.NEEDS_ATTENTION, JobStatus.FAILED):
+        return Refusal(action, RefusalCode.WRONG_STATE, "Only a job whose download failed can retry its download.")
+    if job.status == JobStatus.FAILED and job.error_code not in DOWNLOAD_FAILURES:
+        return Refusal(action, RefusalCode.WRONG_STATE,
+                       "This job failed at the provider; there is nothing to download. Re-submit it instead.")
+    if job.status == JobStatus.NEEDS_ATTENTION and job.error_code != "download_failed":
+        return Refusal(action, RefusalCode.WRONG_STATE, "This job is not waiting for a download.")
+    return None
+
+
+def allows(action: str, job: VideoJob) -> bool:
+    return refusal(action, job) is None
+
+
+def require(action: str, job: VideoJob) -> None:
+    """Raise the refusal's exception (``.refusal`` carries its code) unless ``action`` applies."""
+    found = refusal(action, job)
+    if found is not None:
+        raise found.error()

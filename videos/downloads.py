@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from . import capabilities, conf, media, storage
 from .exceptions import ProviderError
-from .models import FORGOTTEN, AssetVariant, JobKind, JobStatus, VideoAsset, VideoJob, forgotten_message
+from .models import FORGOTTEN, AssetVariant, JobError, JobKind, JobStatus, VideoAsset, VideoJob, forgotten_message
 from .providers import Provider, get_provider
 from .signals import job_stored
 
@@ -392,7 +392,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
             JobStatus.FAILED,
             expect=(JobStatus.DOWNLOADING,),
             download_heartbeat_at=None,
-            error_code="content_expired",
+            error_code=JobError.CONTENT_EXPIRED,
             error_message=f"The provider no longer serves this video ({exc}); it expired before it could be "
             "stored. Re-submit it as a new job.",
         )
@@ -403,7 +403,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
             JobStatus.NEEDS_ATTENTION,
             expect=(JobStatus.DOWNLOADING,),
             download_heartbeat_at=None,
-            error_code="download_failed",
+            error_code=JobError.DOWNLOAD_FAILED,
             error_message=f"Download failed {attempts} times (last: {exc}). The video is paid for and still at "
             f"the provider until {job.expires_at or 'it expires'}: use 'Retry download'.",
         )
@@ -416,7 +416,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
     job.update_fields(
         not_before=now + dt.timedelta(seconds=delay),
         download_heartbeat_at=None,
-        error_code="download_retry",
+        error_code=JobError.DOWNLOAD_RETRY,
         error_message=f"Download attempt {attempts} failed ({exc}); retrying in {delay:.0f} s.",
     )
     log.warning("download of job %s failed (%s); retry in %.0f s", job.pk, exc, delay)

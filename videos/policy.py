@@ -14,7 +14,7 @@ from django.db import models
 
 from . import capabilities, conf
 from .exceptions import InvalidRequest, JobStateError, SoraVideosError
-from .models import JobStatus, VideoJob
+from .models import JobError, JobStatus, VideoJob
 
 
 class Action(models.TextChoices):
@@ -55,7 +55,7 @@ class Refusal:
 #: States from which a job may be made again as a new job.
 RESUBMITTABLE = (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED)
 #: ``error_code`` values of jobs whose paid video is still worth downloading.
-DOWNLOAD_FAILURES = ("download_failed", "content_expired")
+DOWNLOAD_FAILURES = (JobError.DOWNLOAD_FAILED, JobError.CONTENT_EXPIRED)
 _DERIVED = {Action.REMIX: "remix", Action.EDIT: "edit", Action.EXTEND: "extend"}
 
 
@@ -108,7 +108,7 @@ def _retry_download(job: VideoJob) -> Refusal | None:
     if job.status == JobStatus.FAILED and job.error_code not in DOWNLOAD_FAILURES:
         return Refusal(action, RefusalCode.WRONG_STATE,
                        "This job failed at the provider; there is nothing to download. Re-submit it instead.")
-    if job.status == JobStatus.NEEDS_ATTENTION and job.error_code != "download_failed":
+    if job.status == JobStatus.NEEDS_ATTENTION and job.error_code != JobError.DOWNLOAD_FAILED:
         return Refusal(action, RefusalCode.WRONG_STATE, "This job is not waiting for a download.")
     return None
 

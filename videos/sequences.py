@@ -227,11 +227,7 @@ def _attention_message(sequence: Sequence, bad: list[SequenceShot]) -> str:
         else:
             reason = shot.job.error_message or shot.job.get_status_display().lower()
             parts.append(f"shot {shot.position} (job {shot.job.pk}) is {shot.job.status}: {reason}")
-    return (
-        "; ".join(parts)
-        + f". Retry it (manage.py sora sequence retry {sequence.pk} --shot N) or replace it with a new prompt or "
-        f"image (manage.py sora sequence replace {sequence.pk} --shot N --prompt ...); the other shots are kept."
-    )
+    return "; ".join(parts) + "."  # what to do is said per surface (videos.advice)
 
 
 def update_status(sequence: Sequence) -> Sequence:
@@ -411,8 +407,7 @@ def stitch(sequence_id: int, *, force: bool = False) -> Sequence | None:
             log.exception("stitching sequence %s failed", sequence.pk)
         Sequence.objects.filter(pk=sequence.pk, status=SequenceStatus.STITCHING, stitch_token=token).update(
             status=SequenceStatus.FAILED, stitch_token="", updated_at=timezone.now(),
-            error_message=f"Stitching failed ({exc}). Stitch again with: manage.py sora sequence stitch "
-            f"{sequence.pk}",
+            error_message=f"Stitching failed ({exc}).",
         )
         if not expected_kind:
             raise

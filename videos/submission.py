@@ -23,7 +23,7 @@ from django.utils import timezone
 from . import conf
 from .exceptions import ProviderError
 from .images import fit_image
-from .models import JobKind, JobStatus, Lease, VideoJob
+from .models import JobError, JobKind, JobStatus, Lease, VideoJob
 from .providers import Provider, ReferenceUpload, RemoteVideo, get_provider
 from .tracking import kick, sync_from_remote
 
@@ -177,8 +177,8 @@ def _explain(exc: ProviderError, provider: Provider) -> str:
     return f"{provider.config.display_name} refused the request ({exc}). Fix the input and re-submit."
 
 
-NO_ANSWER = "no_answer"  # the create may have reached the provider: only its list can tell
-UNVERIFIED = "create_unverified"  # the provider answered with an error, but its list could not be read
+NO_ANSWER = JobError.NO_ANSWER  # the create may have reached the provider: only its list can tell
+UNVERIFIED = JobError.CREATE_UNVERIFIED  # the provider answered with an error, but its list could not be read
 
 
 def _handle_error(job: VideoJob, provider: Provider, exc: ProviderError) -> None:
@@ -313,7 +313,7 @@ def recover_stale(provider: Provider) -> int:
         job.transition(
             JobStatus.NEEDS_ATTENTION,
             expect=(JobStatus.SUBMITTING,),
-            error_code="create_unconfirmed",
+            error_code=JobError.CREATE_UNCONFIRMED,
             error_message=(
                 "The create request got no answer and no matching video appeared in the provider's list "
                 f"within {stale_after():.0f} s, so it was probably not created. Nothing was re-sent, to never "

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import capabilities, conf
 from .exceptions import ProviderError
-from .models import FORGOTTEN, JobStatus, Lease, VideoJob, forgotten_message
+from .models import FORGOTTEN, JobError, JobStatus, Lease, VideoJob, forgotten_message
 from .providers import Provider, RemoteVideo, get_provider
 from .providers import base as remote
 
@@ -237,7 +237,7 @@ def flag_stalled(provider_name: str) -> int:
         count += job.transition(
             JobStatus.NEEDS_ATTENTION,
             expect=JobStatus.in_flight(),
-            error_code="stalled",
+            error_code=JobError.STALLED,
             error_message=f"No progress reported by the provider for {conf.get('STALL_TIMEOUT')} seconds "
             f"(last status {job.remote_status or 'unknown'!r}). Refresh it, or delete and re-submit.",
             next_check_at=None,

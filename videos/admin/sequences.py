@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from .. import budgets, conf, sequences, services
+from .. import advice, budgets, conf, sequences, services
 from ..exceptions import InvalidRequest, JobStateError, SoraVideosError
 from ..models import (
     AssetVariant,
@@ -355,6 +355,7 @@ class SequenceAdmin(SubmitPermissionMixin, admin.ModelAdmin):
             "provider": config,
             "emulator": bool(config and config.emulator),
             "report": report,
+            "next_step": advice.for_sequence(sequence, advice.Surface.ADMIN),
             "rows": rows,
             "video_url": sequence_asset_url(assets.get("video")),
             "thumbnail_url": sequence_asset_url(assets.get("thumbnail")),

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import capabilities, conf, policy, sequences, services
+from .. import advice, capabilities, conf, policy, sequences, services
 from ..exceptions import InvalidRequest, ProviderError, SoraVideosError
 from ..models import AssetVariant, JobStatus, Sequence, SequenceStatus, VideoJob
 from ..policy import Action
@@ -117,13 +117,15 @@ def _job_failed(job: VideoJob) -> CommandError:
         return CommandError(f"Job {job.pk} was deleted, with its files; nothing to save.", returncode=EXIT_FAILED)
     state = "needs attention" if job.status == JobStatus.NEEDS_ATTENTION else job.get_status_display().lower()
     reason = job.error_message or "the provider gave no reason."
-    return CommandError(f"Job {job.pk} {state}: {reason}", returncode=EXIT_FAILED)
+    return CommandError(f"Job {job.pk} {state}: {reason} {advice.for_job(job, advice.Surface.CLI)}".rstrip(),
+                        returncode=EXIT_FAILED)
 
 
 def _sequence_not_done(sequence: Sequence) -> CommandError:
     return CommandError(
         f"Sequence {sequence.pk} is not stitched ({sequence.get_status_display().lower()}): "
-        f"{sequence.error_message or 'see: manage.py sora sequence status ' + str(sequence.pk)}",
+        f"{sequence.error_message or 'see: manage.py sora sequence status ' + str(sequence.pk)} "
+        f"{advice.for_sequence(sequence, advice.Surface.CLI)}".rstrip(),
         returncode=EXIT_FAILED,
     )
 
@@ -561,7 +563,7 @@ def sequence_status(console: Console, o: dict[str, Any]) -> None:
     for s in report.failed:
         lines.append(f"shot {s.position}: {s.error}")
     if sequence.error_message and sequence.status != SequenceStatus.NEEDS_ATTENTION:
-        lines.append(sequence.error_message)
+        lines.append(f"{sequence.error_message} {advice.for_sequence(sequence, advice.Surface.CLI)}".rstrip())
     if report.failed:
         lines.append(f"Retry a shot with: manage.py sora sequence retry {sequence.pk} --shot N  (or replace it: "
                      f"... sequence replace {sequence.pk} --shot N --prompt \"...\")")

@@ -1,7 +1,7 @@
 """Models that mirror the provider's videos and the files we keep of them."""
 from .asset import AssetVariant, VideoAsset
 from .capability import ProviderCapability
-from .job import FORGOTTEN, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
+from .job import FORGOTTEN, JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
 from .lease import Lease
 from .prompt import Prompt
 from .reference_image import ReferenceImage
@@ -11,6 +11,7 @@ from .webhook import WebhookEvent
 __all__ = [
     "FORGOTTEN",
     "AssetVariant",
+    "JobError",
     "JobKind",
     "JobStatus",
     "Lease",

@@ -45,8 +45,21 @@ class JobStatus(models.TextChoices):
         return (cls.COMPLETED, cls.FAILED, cls.DELETED)
 
 
+class JobError(models.TextChoices):
+    """Our own ``error_code`` values; a provider's codes (``moderation_blocked``, ...) are kept as it sent them."""
+
+    NO_ANSWER = "no_answer", "No clear answer to the create request"
+    CREATE_UNVERIFIED = "create_unverified", "Refused, and the provider's list could not confirm it"
+    CREATE_UNCONFIRMED = "create_unconfirmed", "Not confirmed at the provider"
+    FORGOTTEN = "forgotten", "The server forgot this video"
+    CONTENT_EXPIRED = "content_expired", "Expired before it was stored"
+    DOWNLOAD_FAILED = "download_failed", "The download kept failing"
+    DOWNLOAD_RETRY = "download_retry", "The download is being retried"
+    STALLED = "stalled", "No news from the provider"
+
+
 #: ``error_code`` of a job its server no longer knows (it restarted or cleaned up first).
-FORGOTTEN = "forgotten"
+FORGOTTEN = JobError.FORGOTTEN
 
 
 def forgotten_message(reason: object) -> str:

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import conf
+from .. import advice, conf
 from ..exceptions import SoraVideosError
 from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
@@ -124,7 +124,8 @@ def stale_note(sequence: Sequence) -> str:
 def problem(sequence: Sequence, report: SequenceProgress) -> str:
     """What went wrong, in words for the gallery (the operator's commands stay in the admin)."""
     if sequence.status == SequenceStatus.FAILED:
-        return sequence.error_message.split(". Stitch again with:")[0] or "Stitching failed."
+        return " ".join(filter(None, (sequence.error_message or "Stitching failed.",
+                                      advice.for_sequence(sequence, advice.Surface.GALLERY))))
     if sequence.status == SequenceStatus.NEEDS_ATTENTION:
         bad = report.failed
         which = ", ".join(str(s.position) for s in bad) or "?"

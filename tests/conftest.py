@@ -109,7 +109,7 @@ class BackgroundWorker:
 
         from videos import conf
         from videos.providers import get_provider
-        from videos.tracking import sweep_once
+        from videos.pipeline import sweep_once
 
         from .support import drain
 

@@ -10,6 +10,9 @@ class VideosConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  registers the system checks
         from .providers import client  # noqa: F401  installs the SDK deprecation filter
+        from .sequences import connect_receivers
+
+        connect_receivers()  # a shot's job moves its sequence on
 
         post_migrate.connect(_after_migrate, sender=self)
 

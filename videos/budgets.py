@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from . import conf
 from .exceptions import BudgetExceeded
+from .models import JobStatus, VideoJob
 
 
 def month_start() -> Any:
@@ -18,8 +19,6 @@ def month_start() -> Any:
 
 def _committed(filter_q: Q) -> Decimal:
     """What jobs matching ``filter_q`` cost this month: anything that reached (or may reach) the provider."""
-    from .models import JobStatus, VideoJob
-
     never_billed = Q(status__in=(JobStatus.DRAFT,)) | (Q(status=JobStatus.FAILED) & Q(remote_id__isnull=True))
     total = (
         VideoJob.objects.filter(filter_q, created_at__gte=month_start())

@@ -16,7 +16,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from . import presets
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, InvalidRequest
 
 SETTING = "SORA_VIDEOS"
 
@@ -149,8 +149,6 @@ class ProviderConfig:
         return os.environ.get(self.webhook_secret_env) or None
 
     def model(self, name: str | None) -> ModelSpec:
-        from .exceptions import InvalidRequest
-
         name = name or self.default_model
         try:
             return self.models[name]
@@ -341,8 +339,6 @@ def provider(name: str | None = None) -> ProviderConfig:
     try:
         return configured[name]
     except KeyError:
-        from .exceptions import InvalidRequest
-
         raise InvalidRequest(
             f"Unknown provider {name!r}; configured: {', '.join(configured)}.", field="provider"
         ) from None

@@ -30,6 +30,7 @@ from . import capabilities, conf, media, storage
 from .exceptions import ProviderError
 from .models import FORGOTTEN, AssetVariant, JobError, JobKind, JobStatus, VideoAsset, VideoJob, forgotten_message
 from .providers import Provider, get_provider
+from .queue import enqueue
 from .signals import job_stored
 
 log = logging.getLogger(__name__)
@@ -315,8 +316,6 @@ def store(job: VideoJob, files: list[Fetched]) -> None:
                 ["file", "bytes", "sha256", "content_type", "width", "height", "duration", "derived", "created_at"],
             )
         if any(not f.sha256 for f in files):
-            from .tasks import enqueue
-
             enqueue("videos.tasks.fingerprint_job", job.pk)
         transaction.on_commit(lambda: job_stored.send(sender=VideoJob, job=job))
 
@@ -352,8 +351,6 @@ def requeue_fingerprints(provider_name: str) -> int:
     Looks back one day only (a file that cannot be read is not retried for ever); the
     partial index on unhashed assets keeps this cheap however many assets there are.
     """
-    from .tasks import enqueue
-
     now = timezone.now()
     stale = now - dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL")))
     ids = list(
@@ -424,8 +421,6 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
 
 def requeue_due(provider_name: str) -> int:
     """Enqueue downloads that are due: after a backoff, a lost task, or a dead worker."""
-    from .tasks import enqueue
-
     now = timezone.now()
     stale = now - dt.timedelta(seconds=float(conf.get("DOWNLOAD_STALL")))
     lost = now - dt.timedelta(seconds=30)  # a queued download task that never ran

@@ -22,7 +22,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Sequence as Seq
+from typing import Any, Callable
+from typing import Sequence as Seq
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -42,7 +43,8 @@ from .models import (
     SequenceStatus,
     VideoJob,
 )
-from .tasks import enqueue
+from .queue import enqueue
+from .signals import job_status_changed, job_stored
 from .validation import check_request
 
 log = logging.getLogger(__name__)
@@ -566,3 +568,17 @@ def wait(
                 if shot.job is not None and shot.job.status in JobStatus.active():
                     services.drive_once(shot.job)
         time.sleep(poll)
+
+
+# --- what moves a sequence on: its shots' jobs (connected in VideosConfig.ready) -------------
+def _shot_stored(sender: Any, job: VideoJob, **kwargs: Any) -> None:
+    on_job_stored(job)
+
+
+def _shot_status_changed(sender: Any, job: VideoJob, old_status: str, new_status: str, **kwargs: Any) -> None:
+    on_job_status_changed(job, new_status)
+
+
+def connect_receivers() -> None:
+    job_stored.connect(_shot_stored, dispatch_uid="videos.sequences.job_stored")
+    job_status_changed.connect(_shot_status_changed, dispatch_uid="videos.sequences.job_status_changed")

@@ -7,22 +7,21 @@ in one transaction, and leaves the remote calls to the queue.
 from __future__ import annotations
 
 import logging
-import time
 from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
 
-from . import capabilities, conf, policy
+from . import capabilities, conf, pipeline, policy, tracking
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
 from .models import JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
 from .policy import Action
 from .providers import get_provider
-from .tasks import enqueue
+from .queue import enqueue
+from .storage import delete_key
 from .validation import check_extra_params, check_prompt, check_request
 
 log = logging.getLogger(__name__)
@@ -173,10 +172,8 @@ def submit(job: VideoJob) -> VideoJob:
 
 def refresh(job: VideoJob) -> VideoJob:
     """Ask the provider for the job's state now and mirror it."""
-    from .tracking import refresh_one
-
     policy.require(Action.REFRESH, job)
-    refresh_one(get_provider(job.provider), job)
+    tracking.refresh_one(get_provider(job.provider), job)
     job.refresh_from_db()
     return job
 
@@ -203,8 +200,6 @@ def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
     A server without DELETE (LiteLLM, gateways) keeps its copy: ours goes anyway, and the
     returned job's ``remote_note`` (also in its history) says so; "" when it went there too.
     """
-    from .storage import delete_key
-
     job.remote_note = note = ""
     if job.status == JobStatus.DELETED:
         return job
@@ -240,42 +235,7 @@ def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
     return job
 
 
-def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False) -> VideoJob:
-    """Block until the job is completed, failed, deleted or needs attention.
-
-    With ``drive`` this process does the work itself (submit, refresh, download) when it
-    is due, so waiting works with or without a running qcluster; the claims make it safe
-    alongside workers. Raises TimeoutError after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    done = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
-    while True:
-        job.refresh_from_db()
-        if job.status in done:
-            return job
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"Job {job.pk} is still {job.status} after {timeout:.0f} s.")
-        if drive:
-            drive_once(job)
-        time.sleep(poll)
-
-
-def drive_once(job: VideoJob) -> None:
-    """Do the job's next step in this process if it is due (submit, recover, refresh, download).
-
-    One step, no waiting: ``wait(drive=True)`` calls it in its loop, and a caller that
-    follows many jobs at once (a CLI batch, a sequence) calls it for each. The claims
-    make it safe alongside workers.
-    """
-    from . import downloads, submission, tracking
-
-    now = timezone.now()
-    provider = get_provider(job.provider)
-    if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
-        submission.submit(job.pk)
-    elif job.status == JobStatus.SUBMITTING:
-        submission.recover_stale(provider)
-    elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):
-        tracking.refresh_one(provider, job)
-    elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
-        downloads.download(job.pk)
+# The wait loop and the one-step driver live with the sweep (videos.pipeline); they stay
+# reachable here, the app's Python API.
+wait = pipeline.wait
+drive_once = pipeline.drive_once

@@ -20,6 +20,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
+from . import conf
+
 EXTENSIONS = {"video": "mp4", "thumbnail": "webp", "spritesheet": "jpg"}
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 INCOMING_DIR = ".incoming"
@@ -29,8 +31,6 @@ class _VideosStorage(LazyObject):
     """The storage named by ``SORA_VIDEOS['STORAGE']``, resolved on first use."""
 
     def _setup(self) -> None:
-        from . import conf
-
         self._wrapped = storages[conf.get("STORAGE")]
 
 
@@ -49,8 +49,6 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
 
 
 def _prefix() -> str:
-    from . import conf
-
     return conf.get("STORAGE_PREFIX").strip("/")
 
 
@@ -89,8 +87,6 @@ def is_local() -> bool:
 
 
 def _incoming_dir() -> Path:
-    from . import conf
-
     directory = conf.get("TEMP_DIR")
     if directory is None:
         root = _local_root(get_storage())

@@ -1,27 +1,27 @@
 """Keeping jobs current: one sweep per provider, as few API calls as it can.
 
 ``sync_from_remote`` is the only place a remote video's state lands on a job (the
-submission, the sweep, webhooks and ``services.refresh`` all go through it). The sweep
-is a django-q2 task that keeps working while there is work, for up to
-``SWEEP_DURATION`` seconds, under a database lease so only one runs per provider.
+submission, the sweep, webhooks and ``services.refresh`` all go through it);
+``refresh_jobs`` brings many jobs up to date with as few calls as the server allows;
+``kick`` asks for a sweep (:mod:`videos.pipeline`) when work appears.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 import uuid
 from typing import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from . import capabilities, conf
-from .exceptions import ProviderError
-from .models import FORGOTTEN, JobError, JobStatus, Lease, VideoJob, forgotten_message
-from .providers import Provider, RemoteVideo, get_provider
+from .exceptions import InvalidRequest, ProviderError
+from .models import FORGOTTEN, JobError, JobKind, JobStatus, Lease, VideoJob, VideoJobEvent, forgotten_message
+from .providers import Provider, RemoteVideo
 from .providers import base as remote
+from .queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,6 @@ def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, p
                       error_code="", error_message="")
         moved = job.transition(JobStatus.DOWNLOADING, expect=from_states, **fields)
         if moved:
-            from .tasks import enqueue
-
             enqueue("videos.tasks.download_job", job.pk)
         return moved
     if video.status == remote.FAILED:
@@ -115,9 +113,6 @@ def import_remote(provider: Provider, video: RemoteVideo) -> tuple[VideoJob, boo
     :class:`~videos.exceptions.InvalidRequest` for a video that cannot be mirrored.
     """
     from decimal import Decimal
-
-    from .exceptions import InvalidRequest
-    from .models import JobKind, VideoJobEvent
 
     existing = VideoJob.objects.filter(provider=provider.name, remote_id=video.id).first()
     if existing is not None:
@@ -245,139 +240,7 @@ def flag_stalled(provider_name: str) -> int:
     return count
 
 
-# --- the sweep ---------------------------------------------------------------------------
-def _acquire(name: str, holder: str, ttl: float) -> bool:
-    now = timezone.now()
-    expires = now + dt.timedelta(seconds=ttl)
-    if Lease.objects.filter(name=name).filter(Q(expires_at__lt=now) | Q(holder=holder)).update(
-        holder=holder, expires_at=expires
-    ):
-        return True
-    try:
-        with transaction.atomic():
-            Lease.objects.create(name=name, holder=holder, expires_at=expires)
-        return True
-    except IntegrityError:
-        return False
-
-
-def _release(name: str, holder: str) -> None:
-    Lease.objects.filter(name=name, holder=holder).delete()
-
-
-def sweep_lease_held(provider_name: str) -> bool:
-    return Lease.objects.filter(name=f"sweep:{provider_name}", expires_at__gte=timezone.now()).exists()
-
-
-def sweep_once(provider: Provider) -> float | None:
-    """One pass over a provider's unfinished jobs; seconds until something is due (None: idle)."""
-    from . import downloads, submission
-
-    name = provider.name
-    now = timezone.now()
-    jobs = VideoJob.objects.filter(provider=name)
-
-    # 1. creates that wait for a retry, a rate limit, or whose task was lost
-    lost = now - dt.timedelta(seconds=30)
-    for job_id in jobs.filter(status=JobStatus.PENDING).filter(
-        Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lt=lost)
-    ).order_by("created_at").values_list("pk", flat=True)[:50]:
-        submission.submit(job_id)
-
-    # 2. creates that never got an answer: adopt what the provider has, or ask a person
-    submission.recover_stale(provider)
-
-    # 3. status checks that are due
-    due = list(jobs.filter(status__in=JobStatus.in_flight()).filter(
-        Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
-    ).order_by("next_check_at")[:1000])
-    if due:
-        refresh_jobs(provider, due)
-    flag_stalled(name)
-
-    # 4. downloads (and fingerprints) whose task was lost or whose worker died
-    downloads.requeue_due(name)
-    downloads.requeue_fingerprints(name)
-
-    # when is the next thing due?
-    soon = jobs.filter(status__in=JobStatus.active()).aggregate(
-        check=Min("next_check_at", filter=Q(status__in=JobStatus.in_flight())),
-        retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
-        started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
-    )
-    if not jobs.filter(status__in=JobStatus.active()).exists():
-        return None
-    candidates = [soon["check"], soon["retry"]]
-    if soon["started"]:
-        candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
-    times = [t for t in candidates if t is not None]
-    if not times:
-        return float(conf.get("POLL_INTERVAL"))
-    return max(0.0, (min(times) - timezone.now()).total_seconds())
-
-
-def sweep(provider_name: str | None = None, *, duration: float | None = None) -> dict[str, str]:
-    """Work every provider's unfinished jobs until idle or ``duration`` seconds passed.
-
-    A sweep that runs out of time with work left queues its successor, so tracking never
-    waits for the minute schedule (that schedule only restarts the chain after a crash).
-    ``duration`` 0 makes a single pass with no successor.
-    """
-    duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
-    names = [provider_name] if provider_name else list(conf.providers())
-    Lease.objects.filter(name__in=[f"sweep-queued:{name}" for name in names]).delete()  # kick() may queue again
-    holder = uuid.uuid4().hex
-    ttl = float(conf.get("SWEEP_LEASE"))
-    held = [name for name in names if _acquire(f"sweep:{name}", holder, ttl)]
-    report = {name: "busy elsewhere" for name in names if name not in held}
-    deadline = time.monotonic() + duration
-    try:
-        while held:
-            waits = []
-            for name in list(held):
-                try:
-                    wait = sweep_once(get_provider(name))
-                except Exception:  # one provider's trouble must not stop the others
-                    log.exception("sweep of provider %s failed", name)
-                    wait = float(conf.get("POLL_INTERVAL"))
-                if wait is None:
-                    held.remove(name)
-                    _release(f"sweep:{name}", holder)
-                    report[name] = "idle"
-                else:
-                    waits.append(wait)
-            if not held or time.monotonic() >= deadline:
-                break
-            if any(_work_waiting(name) for name in held):
-                break  # never sleep on a worker other tasks wait for: the successor queues behind them
-            time.sleep(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
-            for name in held:
-                _acquire(f"sweep:{name}", holder, ttl)
-    finally:
-        for name in held:
-            _release(f"sweep:{name}", holder)
-            report.setdefault(name, "handed over")
-    if duration > 0:
-        for name in held:
-            kick(name)
-    return report
-
-
-def _work_waiting(provider_name: str) -> bool:
-    """Do tasks wait for a free worker (queued, or jobs of this provider that only a queued task moves on)?"""
-    from django_q.brokers import get_broker
-
-    try:
-        if get_broker().queue_size():
-            return True
-    except Exception:  # a broker that cannot say: judge by the jobs alone
-        pass
-    return VideoJob.objects.filter(provider=provider_name).filter(
-        Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submit task is queued
-        | Q(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True)  # download
-    ).exists()
-
-
+# --- asking for a sweep ----------------------------------------------------------------------
 def kick(provider_name: str) -> None:
     """Queue a sweep unless one runs or is already queued (called when work appears).
 
@@ -385,9 +248,7 @@ def kick(provider_name: str) -> None:
     a sweep each; the sweep that starts clears it, and it expires after ``SWEEP_LEASE``
     in case that task was lost.
     """
-    if sweep_lease_held(provider_name):
+    if Lease.held(f"sweep:{provider_name}"):
         return
-    if _acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
-        from .tasks import enqueue
-
+    if Lease.acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
         enqueue("videos.tasks.sweep", provider_name)

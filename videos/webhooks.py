@@ -20,6 +20,7 @@ from . import conf
 from .exceptions import ConfigurationError, InvalidRequest, ProviderError
 from .models import JobStatus, VideoJob, WebhookEvent
 from .providers import get_provider
+from .queue import enqueue
 from .signals import webhook_received
 from .tracking import sync_from_remote
 
@@ -99,8 +100,6 @@ def receive(provider_name: str, body: bytes, headers: Mapping[str, str]) -> tupl
         WebhookEvent.objects.filter(provider=provider_name, event_id=event_id).update(deliveries=F("deliveries") + 1)
         return WebhookEvent.objects.get(provider=provider_name, event_id=event_id), False
     webhook_received.send(sender=WebhookEvent, event=stored, provider=provider_name)
-    from .tasks import enqueue
-
     enqueue("videos.tasks.process_webhook", stored.pk)
     return stored, True
 

@@ -13,7 +13,7 @@ from videos.exceptions import InvalidRequest
 from videos.models import FORGOTTEN, JobStatus, ProviderCapability, VideoJob
 from videos.providers import get_provider
 from videos.providers.errors import endpoint_missing, server_reason
-from videos.tracking import sweep_once
+from videos.pipeline import sweep_once
 
 from ..cli.helpers import sora
 from ..support import drain, settle, sora_settings

@@ -16,9 +16,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from .. import capabilities, conf
+from ..cli.console import safe_url
 from ..exceptions import ProviderError
 from ..providers import get_provider
-from ..cli.console import safe_url
 
 
 class ProviderCapabilityAdmin(admin.ModelAdmin):

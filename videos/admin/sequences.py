@@ -37,8 +37,8 @@ from ..models import (
     SequenceStatus,
     VideoAsset,
 )
+from ..queue import enqueue
 from ..sequences import BAD
-from ..tasks import enqueue
 from .common import (
     SubmitPermissionMixin,
     asset_url,

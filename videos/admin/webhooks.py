@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..exceptions import JobStateError
 from ..models import VideoJob, WebhookEvent
-from ..tasks import enqueue
+from ..queue import enqueue
 from ..webhooks import HANDLED_TYPES
 from .common import run_each
 from .jobs import ConfiguredValueFilter, ProviderFilter
@@ -20,8 +21,6 @@ from .large_tables import LargeTableAdminMixin
 @admin.action(description="Process selected failed events again", permissions=["change"])
 def process_again(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     def one(event: WebhookEvent) -> str:
-        from ..exceptions import JobStateError
-
         moved = WebhookEvent.objects.filter(pk=event.pk, outcome=WebhookEvent.Outcome.FAILED).update(
             outcome=WebhookEvent.Outcome.PENDING, message="")
         if not moved:

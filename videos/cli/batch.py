@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .. import conf, presets
+from .. import conf, presets, services
 from ..exceptions import ConfigurationError, InvalidRequest, SoraVideosError
 from ..images import check_image
 from ..models import VideoJob
@@ -229,8 +229,6 @@ def _int(data: dict[str, Any], key: str) -> int | None:
 
 def submit(row: Row, *, user: Any) -> None:
     """Queue one valid row; a refusal (budget, a race) is recorded on the row."""
-    from .. import services
-
     try:
         row.job = services.create_video(
             row.request["prompt"], model=row.request["model"], size=row.request["size"],

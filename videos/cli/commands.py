@@ -15,12 +15,14 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from .. import advice, capabilities, conf, policy, sequences, services
-from ..exceptions import InvalidRequest, ProviderError, SoraVideosError
+from ..exceptions import ConfigurationError, InvalidRequest, JobStateError, ProviderError, SoraVideosError
 from ..models import AssetVariant, JobStatus, Sequence, SequenceStatus, VideoJob
 from ..policy import Action
 from ..validation import parse_size
 from . import EXIT_FAILED, EXIT_INVALID, EXIT_TIMEOUT
-from .batch import read_rows, submit as submit_row, validate as validate_row
+from .batch import read_rows
+from .batch import submit as submit_row
+from .batch import validate as validate_row
 from .console import Console, money, safe_url, table
 from .inputs import (
     expand_images,
@@ -663,8 +665,6 @@ HANDLERS = {
 
 def run(console: Console, options: dict[str, Any]) -> None:
     """Dispatch, turning the app's exceptions into CommandErrors with the right exit code."""
-    from ..exceptions import ConfigurationError, JobStateError
-
     key: Any = options["subcommand"]
     if key == "sequence":
         key = ("sequence", options["sequence_command"])

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from ..signals import job_status_changed
+
 
 class JobKind(models.TextChoices):
     CREATE = "create", "Create"
@@ -189,8 +191,6 @@ class VideoJob(models.Model):
         holds, so concurrent workers never both act. Records history and sends
         ``job_status_changed`` after commit.
         """
-        from ..signals import job_status_changed
-
         expect = expect or (self.status,)
         old = self.status
         now = timezone.now()

@@ -15,10 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.dispatch import receiver
 from django.utils import timezone
 
-from ..signals import job_stored, job_status_changed
 from ..storage import get_storage, sequence_key
 from .asset import AssetVariant
 
@@ -127,18 +125,3 @@ class SequenceAsset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_variant_display()} of {self.sequence}"
-
-
-# --- what moves a sequence on: its shots' jobs -----------------------------------------------
-@receiver(job_stored, dispatch_uid="videos.sequences.job_stored")
-def _shot_stored(sender: Any, job: Any, **kwargs: Any) -> None:
-    from ..sequences import on_job_stored
-
-    on_job_stored(job)
-
-
-@receiver(job_status_changed, dispatch_uid="videos.sequences.job_status_changed")
-def _shot_status_changed(sender: Any, job: Any, old_status: str, new_status: str, **kwargs: Any) -> None:
-    from ..sequences import on_job_status_changed
-
-    on_job_status_changed(job, new_status)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_safe
 
 from .. import conf
 from ..models import JobStatus, VideoJob
+from ..tracking import kick
 from .access import json_access
 from .gallery import gallery_queryset, provider_labels, with_files
 
@@ -44,8 +45,6 @@ def payload(job: VideoJob) -> dict[str, Any]:
 
 def nudge(jobs: Iterable[VideoJob]) -> None:
     """Ask the sweep to look at watched in-flight jobs whose news is stale; never call the provider here."""
-    from ..tracking import kick
-
     after = float(conf.get("LIVE_REFRESH_AFTER"))
     now = timezone.now()
     stale = [

@@ -1,0 +1,173 @@
+"""The pipeline: what each provider's unfinished jobs need next, and the sweep that does it.
+
+One pass (:func:`sweep_once`) submits creates that are due (``submission``), recovers
+creates that got no answer, refreshes the jobs whose check is due (``tracking``) and
+re-queues downloads whose task was lost (``downloads``). The sweep is a django-q2 task
+that repeats passes while there is work, for up to ``SWEEP_DURATION`` seconds, under a
+database lease so only one runs per provider; ``tracking.kick`` queues it when work
+appears.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from . import conf, downloads, submission, tracking
+from .models import JobStatus, Lease, VideoJob
+from .providers import Provider, get_provider
+
+log = logging.getLogger(__name__)
+
+
+# --- the sweep ---------------------------------------------------------------------------
+def sweep_once(provider: Provider) -> float | None:
+    """One pass over a provider's unfinished jobs; seconds until something is due (None: idle)."""
+    name = provider.name
+    now = timezone.now()
+    jobs = VideoJob.objects.filter(provider=name)
+
+    # 1. creates that wait for a retry, a rate limit, or whose task was lost
+    lost = now - dt.timedelta(seconds=30)
+    for job_id in jobs.filter(status=JobStatus.PENDING).filter(
+        Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lt=lost)
+    ).order_by("created_at").values_list("pk", flat=True)[:50]:
+        submission.submit(job_id)
+
+    # 2. creates that never got an answer: adopt what the provider has, or ask a person
+    submission.recover_stale(provider)
+
+    # 3. status checks that are due
+    due = list(jobs.filter(status__in=JobStatus.in_flight()).filter(
+        Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
+    ).order_by("next_check_at")[:1000])
+    if due:
+        tracking.refresh_jobs(provider, due)
+    tracking.flag_stalled(name)
+
+    # 4. downloads (and fingerprints) whose task was lost or whose worker died
+    downloads.requeue_due(name)
+    downloads.requeue_fingerprints(name)
+
+    # when is the next thing due?
+    soon = jobs.filter(status__in=JobStatus.active()).aggregate(
+        check=Min("next_check_at", filter=Q(status__in=JobStatus.in_flight())),
+        retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
+        started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
+    )
+    if not jobs.filter(status__in=JobStatus.active()).exists():
+        return None
+    candidates = [soon["check"], soon["retry"]]
+    if soon["started"]:
+        candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
+    times = [t for t in candidates if t is not None]
+    if not times:
+        return float(conf.get("POLL_INTERVAL"))
+    return max(0.0, (min(times) - timezone.now()).total_seconds())
+
+
+def sweep(provider_name: str | None = None, *, duration: float | None = None) -> dict[str, str]:
+    """Work every provider's unfinished jobs until idle or ``duration`` seconds passed.
+
+    A sweep that runs out of time with work left queues its successor, so tracking never
+    waits for the minute schedule (that schedule only restarts the chain after a crash).
+    ``duration`` 0 makes a single pass with no successor.
+    """
+    duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
+    names = [provider_name] if provider_name else list(conf.providers())
+    Lease.objects.filter(name__in=[f"sweep-queued:{name}" for name in names]).delete()  # kick() may queue again
+    holder = uuid.uuid4().hex
+    ttl = float(conf.get("SWEEP_LEASE"))
+    held = [name for name in names if Lease.acquire(f"sweep:{name}", holder, ttl)]
+    report = {name: "busy elsewhere" for name in names if name not in held}
+    deadline = time.monotonic() + duration
+    try:
+        while held:
+            waits = []
+            for name in list(held):
+                try:
+                    wait = sweep_once(get_provider(name))
+                except Exception:  # one provider's trouble must not stop the others
+                    log.exception("sweep of provider %s failed", name)
+                    wait = float(conf.get("POLL_INTERVAL"))
+                if wait is None:
+                    held.remove(name)
+                    Lease.release(f"sweep:{name}", holder)
+                    report[name] = "idle"
+                else:
+                    waits.append(wait)
+            if not held or time.monotonic() >= deadline:
+                break
+            if any(_work_waiting(name) for name in held):
+                break  # never sleep on a worker other tasks wait for: the successor queues behind them
+            time.sleep(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
+            for name in held:
+                Lease.acquire(f"sweep:{name}", holder, ttl)
+    finally:
+        for name in held:
+            Lease.release(f"sweep:{name}", holder)
+            report.setdefault(name, "handed over")
+    if duration > 0:
+        for name in held:
+            tracking.kick(name)
+    return report
+
+
+def _work_waiting(provider_name: str) -> bool:
+    """Do tasks wait for a free worker (queued, or jobs of this provider that only a queued task moves on)?"""
+    # django_q.brokers needs the app registry: imported when a sweep runs, never at import time
+    from django_q.brokers import get_broker
+
+    try:
+        if get_broker().queue_size():
+            return True
+    except Exception:  # a broker that cannot say: judge by the jobs alone
+        pass
+    return VideoJob.objects.filter(provider=provider_name).filter(
+        Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submit task is queued
+        | Q(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True)  # download
+    ).exists()
+
+
+# --- one job, in this process ------------------------------------------------------------------
+def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False) -> VideoJob:
+    """Block until the job is completed, failed, deleted or needs attention.
+
+    With ``drive`` this process does the work itself (submit, refresh, download) when it
+    is due, so waiting works with or without a running qcluster; the claims make it safe
+    alongside workers. Raises TimeoutError after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    done = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
+    while True:
+        job.refresh_from_db()
+        if job.status in done:
+            return job
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"Job {job.pk} is still {job.status} after {timeout:.0f} s.")
+        if drive:
+            drive_once(job)
+        time.sleep(poll)
+
+
+def drive_once(job: VideoJob) -> None:
+    """Do the job's next step in this process if it is due (submit, recover, refresh, download).
+
+    One step, no waiting: ``wait(drive=True)`` calls it in its loop, and a caller that
+    follows many jobs at once (a CLI batch, a sequence) calls it for each. The claims
+    make it safe alongside workers.
+    """
+    now = timezone.now()
+    provider = get_provider(job.provider)
+    if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
+        submission.submit(job.pk)
+    elif job.status == JobStatus.SUBMITTING:
+        submission.recover_stale(provider)
+    elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):
+        tracking.refresh_one(provider, job)
+    elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
+        downloads.download(job.pk)

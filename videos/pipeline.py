@@ -13,13 +13,15 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from . import conf, downloads, submission, tracking
-from .models import JobStatus, Lease, VideoJob
+from . import conf, downloads, sequences, stitching, submission, tracking
+from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob
 from .providers import Provider, get_provider
+from .sequences import SequenceProgress
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +173,45 @@ def drive_once(job: VideoJob) -> None:
         tracking.refresh_one(provider, job)
     elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
         downloads.download(job.pk)
+
+
+# --- waiting -------------------------------------------------------------------------------
+def wait_sequence(
+    sequence: Sequence,
+    timeout: float = 1800.0,
+    *,
+    poll: float = 0.5,
+    drive: bool = False,
+    on_progress: Callable[[SequenceProgress], None] | None = None,
+) -> Sequence:
+    """Block until the sequence is stitched, a shot needs attention, or stitching failed.
+
+    With ``drive`` this process does the work that is due itself (every shot's next step,
+    then the stitch), so it works with or without a running qcluster. Raises
+    TimeoutError after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        sequence.refresh_from_db()
+        shots = sequences.shots_of(sequence)
+        if on_progress is not None:
+            on_progress(sequences.progress(sequence, shots))
+        if any(s.job is None or s.job.status in sequences.BAD for s in shots):
+            sequence = sequences.update_status(sequence)
+        if sequence.is_current or sequence.status in (SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED):
+            return sequence
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"Sequence {sequence.pk} is still {sequence.get_status_display().lower()} after {timeout:.0f} s "
+                f"({sum(1 for s in shots if s.job and s.job.status == JobStatus.COMPLETED)} of {len(shots)} "
+                "shots done)."
+            )
+        if drive:
+            if sequences.ready_to_stitch(shots):
+                stitched = stitching.stitch(sequence.pk)
+                if stitched is not None and (stitched.is_current or stitched.status == SequenceStatus.FAILED):
+                    continue  # report it without waiting
+            for shot in shots:
+                if shot.job is not None and shot.job.status in JobStatus.active():
+                    drive_once(shot.job)
+        time.sleep(poll)

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from . import capabilities, conf, pipeline, policy, tracking
+from . import capabilities, conf, policy, tracking
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
@@ -233,9 +233,3 @@ def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
     )
     job.remote_note = note
     return job
-
-
-# The wait loop and the one-step driver live with the sweep (videos.pipeline); they stay
-# reachable here, the app's Python API.
-wait = pipeline.wait
-drive_once = pipeline.drive_once

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import downloads, pipeline, sequences, storage, submission, webhooks
+from . import downloads, pipeline, stitching, storage, submission, webhooks
 
 
 def submit_job(job_id: int) -> None:
@@ -26,7 +26,7 @@ def fingerprint_job(job_id: int) -> None:
 def stitch_sequence(sequence_id: int, force: bool = False) -> None:
     """Join a sequence's shots once all are stored (queued by the ``job_stored`` signal;
     ``force`` stitches a current sequence again, as the admin's "Stitch again" asks)."""
-    sequences.stitch(sequence_id, force=force)
+    stitching.stitch(sequence_id, force=force)
 
 
 def sweep(provider_name: str | None = None) -> dict[str, str]:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Iterable
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -252,3 +253,25 @@ def kick(provider_name: str) -> None:
         return
     if Lease.acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
         enqueue("videos.tasks.sweep", provider_name)
+
+
+def nudge(jobs: Iterable[VideoJob]) -> None:
+    """Ask the sweep to look at watched in-flight jobs whose news is stale (a page polls them).
+
+    Never calls the provider itself, so a page never waits on it: due now, and a sweep kicked
+    at most once per provider per ``LIVE_REFRESH_AFTER``.
+    """
+    after = float(conf.get("LIVE_REFRESH_AFTER"))
+    now = timezone.now()
+    stale = [
+        j for j in jobs
+        if j.status in JobStatus.in_flight() and j.remote_id
+        and (j.last_checked_at is None or (now - j.last_checked_at).total_seconds() > after)
+    ]
+    if not stale:
+        return
+    VideoJob.objects.filter(pk__in=[j.pk for j in stale], status__in=JobStatus.in_flight(),
+                            next_check_at__gt=now).update(next_check_at=now)
+    for provider in {j.provider for j in stale}:
+        if cache.add(f"videos:live-refresh:{provider}", 1, timeout=max(1, int(after))):
+            kick(provider)

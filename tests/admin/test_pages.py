@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from videos import services
 from videos.models import AssetVariant, JobStatus, Prompt, VideoAsset, WebhookEvent
 
+from ..profile_checks import queued_funcs
 from ..support import drain, settle, sora_settings
 from .conftest import make_job, png
 
@@ -36,7 +38,7 @@ def test_job_page_of_a_completed_video(sora, op, operator, monkeypatch):
     html = op.get(change_url(job)).content.decode()
     assets = {a.variant: a for a in job.assets.all()}
     video = reverse("videos:asset", args=[assets[AssetVariant.VIDEO].pk])
-    assert f'<video id="sora-player"' in html and f'src="{video}"' in html
+    assert '<video id="sora-player"' in html and f'src="{video}"' in html
     assert f'poster="{reverse("videos:asset", args=[assets[AssetVariant.THUMBNAIL].pk])}"' in html
     assert reverse("videos:asset", args=[assets[AssetVariant.SPRITESHEET].pk]) in html
     assert f'href="{video}?download=1"' in html
@@ -84,7 +86,7 @@ def test_progress_endpoint_follows_the_job(sora, op, emulators, settings):
     assert '<video id="sora-player"' in done["html"] and 'value="remix_jobs"' in done["html"]
 
 
-def test_progress_refreshes_a_stale_job_when_watched(emulators, op, settings, tmp_path):
+def test_progress_nudges_the_sweep_for_a_stale_job_without_waiting_on_the_provider(emulators, op, settings, tmp_path):
     slow = emulators.get(generation_time=120)  # still in flight when the page asks (not finished by a sweep)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SORA_VIDEOS = sora_settings(slow, LIVE_REFRESH_AFTER=0)
@@ -94,6 +96,10 @@ def test_progress_refreshes_a_stale_job_when_watched(emulators, op, settings, tm
     assert job.status in JobStatus.in_flight()
     before = slow.stats()["requests"]["retrieve"]
     progress(op, job)
+    assert slow.stats()["requests"]["retrieve"] == before  # the page did not call the provider ...
+    job.refresh_from_db()
+    assert job.next_check_at <= timezone.now() and "videos.tasks.sweep" in queued_funcs()  # ... the sweep will
+    drain()
     assert slow.stats()["requests"]["retrieve"] == before + 1
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.cli.helpers import make_image, no_api_calls, sora
 from tests.support import asset_file, drain, settle
-from videos import media, sequences
+from videos import media, sequences, stitching
 from videos.exceptions import InvalidRequest, JobStateError
 from videos.models import JobStatus, Sequence, SequenceAsset, SequenceStatus, VideoJob
 
@@ -154,7 +154,7 @@ def test_stitch_claims_race_idempotency_and_superseded_stitches(site):
     stitched_at = sequence.stitched_at
 
     # idempotent: a duplicate task (e.g. queued by a second job_stored) changes nothing
-    sequences.stitch(sequence.pk)
+    stitching.stitch(sequence.pk)
     drain()
     sequence.refresh_from_db()
     assert sequence.stitched_at == stitched_at
@@ -174,7 +174,7 @@ def test_stitch_claims_race_idempotency_and_superseded_stitches(site):
     def worker():
         try:
             barrier.wait()
-            tokens.append(sequences.claim_stitch(sequence))
+            tokens.append(stitching.claim_stitch(sequence))
         finally:
             connection.close()
 
@@ -188,20 +188,20 @@ def test_stitch_claims_race_idempotency_and_superseded_stitches(site):
     assert sequence.status == SequenceStatus.STITCHING
 
     # a live claim makes another stitch() step back; a stale one is taken over
-    assert sequences.stitch(sequence.pk).status == SequenceStatus.STITCHING
+    assert stitching.stitch(sequence.pk).status == SequenceStatus.STITCHING
     Sequence.objects.filter(pk=sequence.pk).update(stitch_started_at=timezone.now() - dt.timedelta(hours=1))
-    assert sequences.stitch(sequence.pk).is_current
+    assert stitching.stitch(sequence.pk).is_current
 
     # a shot changed while a stitch runs: that stitch can no longer be recorded
     Sequence.objects.filter(pk=sequence.pk).update(status=SequenceStatus.RENDERING)
     sequence.refresh_from_db()
-    token = sequences.claim_stitch(sequence)
+    token = stitching.claim_stitch(sequence)
     assert token
     sequences.retry_shot(sequence, 1, force=True)
     sequence.refresh_from_db()
     assert (sequence.status, sequence.revision, sequence.stitch_token) == (SequenceStatus.RENDERING, 1, "")
     assert not Sequence.objects.filter(stitch_token=token).exists()
-    assert sequences.claim_stitch(sequence) is None  # the new shot is not done: nothing to stitch yet
+    assert stitching.claim_stitch(sequence) is None  # the new shot is not done: nothing to stitch yet
     settle()
     sequence.refresh_from_db()
     assert sequence.is_current and sequence.stitched_revision == 1
@@ -209,7 +209,7 @@ def test_stitch_claims_race_idempotency_and_superseded_stitches(site):
     from videos import storage as store
 
     names = set(sequence.assets.values_list("file", flat=True))
-    assert all(f"/r1/" in name for name in names)
+    assert all("/r1/" in name for name in names)
     assert all(store.get_storage().exists(name) for name in names)
     assert not store.get_storage().exists(store.sequence_key(sequence.uuid, "video", 0))
 

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from ..models import AssetVariant, VideoAsset
 from ..storage import CONTENT_TYPES
 from .common import asset_url
-from .jobs import ConfiguredValueFilter
+from .job_filters import ConfiguredValueFilter
 from .large_tables import LargeTableAdminMixin
 
 

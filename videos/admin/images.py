@@ -20,7 +20,7 @@ from ..models import ReferenceImage, VideoJob
 from ..storage import delete_key
 from .common import all_sizes, can_submit, reference_image_url
 from .forms import ReferenceUploadForm
-from .jobs import ConfiguredValueFilter
+from .job_filters import ConfiguredValueFilter
 from .large_tables import LargeTableAdminMixin
 
 FIT_MODES = ("crop", "letterbox")

@@ -50,7 +50,7 @@ from .common import (
     run_each,
     safe_provider,
 )
-from .jobs import ProviderFilter
+from .job_filters import ProviderFilter
 from .sequence_forms import MAX_SHOTS, ReplaceShotForm, SequenceSettingsForm, ShotFormSet
 
 ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)

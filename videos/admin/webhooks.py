@@ -14,7 +14,7 @@ from ..models import VideoJob, WebhookEvent
 from ..queue import enqueue
 from ..webhooks import HANDLED_TYPES
 from .common import run_each
-from .jobs import ConfiguredValueFilter, ProviderFilter
+from .job_filters import ConfiguredValueFilter, ProviderFilter
 from .large_tables import LargeTableAdminMixin
 
 

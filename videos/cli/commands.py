@@ -14,164 +14,49 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import advice, capabilities, conf, policy, sequences, services
+from .. import capabilities, conf, policy, sequences, services
 from ..exceptions import ConfigurationError, InvalidRequest, JobStateError, ProviderError, SoraVideosError
-from ..models import AssetVariant, JobStatus, Sequence, SequenceStatus, VideoJob
+from ..models import AssetVariant, JobStatus, VideoJob
 from ..policy import Action
 from ..validation import parse_size
 from . import EXIT_FAILED, EXIT_INVALID, EXIT_TIMEOUT
 from .batch import read_rows
 from .batch import submit as submit_row
 from .batch import validate as validate_row
+from .common import (
+    SUFFIXES,
+    UUID_PLACEHOLDER,
+    _job_failed,
+    _prompt,
+    _queued,
+    _save_asset,
+    _sequence_created,
+    _target,
+    _wait_and_save,
+    _wait_sequence_and_save,
+    job_json,
+    sequence_json,
+)
 from .console import Console, money, safe_url, table
 from .inputs import (
     expand_images,
     extra_params,
-    output_path,
     read_shot_prompts,
     resolve_job,
-    resolve_sequence,
     resolve_user,
     write_file,
 )
 from .library import sync_library
 from .providers import providers
-from .waiting import DONE, wait_sequence, wait_with_bar
-
-SUFFIXES = {"video": ".mp4", "thumbnail": ".thumbnail.webp", "spritesheet": ".spritesheet.jpg"}
-UUID_PLACEHOLDER = "{uuid}"
-
-
-# --- shared pieces ---------------------------------------------------------------------------
-def job_json(job: VideoJob) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "uuid": str(job.uuid),
-        "provider": job.provider,
-        "remote_id": job.remote_id,
-        "kind": job.kind,
-        "parent": job.parent_id,
-        "status": job.status,
-        "remote_status": job.remote_status,
-        "progress": job.progress,
-        "model": job.model,
-        "size": job.size,
-        "seconds": job.seconds,
-        "prompt": job.prompt_text,
-        "extra_params": job.extra_params,
-        "estimated_cost": str(job.estimated_cost),
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "completed_at": job.completed_at.isoformat() if job.completed_at else None,
-        "stored_at": job.stored_at.isoformat() if job.stored_at else None,
-        "expires_at": job.expires_at.isoformat() if job.expires_at else None,
-        "assets": {
-            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256 or None, "derived": a.derived}
-            for a in job.assets.all()
-        },
-    }
-
-
-def sequence_json(sequence: Sequence) -> dict[str, Any]:
-    report = sequences.progress(sequence)
-    return {
-        "id": sequence.pk,
-        "uuid": str(sequence.uuid),
-        "title": sequence.title,
-        "provider": sequence.provider,
-        "model": sequence.model,
-        "size": sequence.size,
-        "status": sequence.status,
-        "current": sequence.is_current,
-        "revision": sequence.revision,
-        "duration": sequence.duration,
-        "error_message": sequence.error_message,
-        "progress": report.percent,
-        "shots": [
-            {"position": s.position, "job": s.job.pk if s.job else None, "status": s.status, "progress": s.progress,
-             "seconds": s.seconds, "attempts": s.attempts, "prompt": s.prompt, "error": s.error}
-            for s in report.shots
-        ],
-        "assets": {
-            a.variant: {"key": a.file.name, "bytes": a.bytes, "sha256": a.sha256 or None}
-            for a in sequence.assets.all()
-        },
-    }
-
-
-def _describe(job: VideoJob) -> str:
-    what = {"create": "video", "remix": "remix", "edit": "edit", "extend": "extension"}.get(job.kind, job.kind)
-    return (f"{what} job {job.pk} ({job.model}, {job.size}, {job.seconds} s, estimated {money(job.estimated_cost)} "
-            f"at {conf.provider(job.provider).display_name})")
-
-
-def _target(given: str | None, default_name: str) -> Path:
-    return output_path(given, default_name)
-
-
-def _named(target: Path, uuid_value: Any) -> Path:
-    return Path(str(target).replace(UUID_PLACEHOLDER, str(uuid_value)))
-
-
-def _job_failed(job: VideoJob) -> CommandError:
-    if job.status == JobStatus.DELETED:
-        return CommandError(f"Job {job.pk} was deleted, with its files; nothing to save.", returncode=EXIT_FAILED)
-    state = "needs attention" if job.status == JobStatus.NEEDS_ATTENTION else job.get_status_display().lower()
-    reason = job.error_message or "the provider gave no reason."
-    return CommandError(f"Job {job.pk} {state}: {reason} {advice.for_job(job, advice.Surface.CLI)}".rstrip(),
-                        returncode=EXIT_FAILED)
-
-
-def _sequence_not_done(sequence: Sequence) -> CommandError:
-    return CommandError(
-        f"Sequence {sequence.pk} is not stitched ({sequence.get_status_display().lower()}): "
-        f"{sequence.error_message or 'see: manage.py sora sequence status ' + str(sequence.pk)} "
-        f"{advice.for_sequence(sequence, advice.Surface.CLI)}".rstrip(),
-        returncode=EXIT_FAILED,
-    )
-
-
-def _queued(console: Console, job: VideoJob, o: dict[str, Any]) -> None:
-    if o.get("json"):
-        console.out(json.dumps({"job": job_json(job)}, indent=2))
-    else:
-        console.out(str(job.pk))
-    console.info(
-        f"Queued {_describe(job)}.\nA running qcluster submits it (manage.py qcluster). Follow it with: "
-        f"manage.py sora status {job.pk}\nor wait for it here and save the MP4 with: manage.py sora download "
-        f"{job.pk} --wait"
-    )
-
-
-def _wait_and_save(console: Console, job: VideoJob, target: Path, timeout: float, *, json_out: bool = False) -> None:
-    console.info(f"Queued {_describe(job)}; waiting for it (Ctrl+C stops waiting, the job goes on).")
-    [job] = wait_with_bar(console, [job], timeout=timeout, desc=f"job {job.pk}")
-    if job.status != JobStatus.COMPLETED:
-        raise _job_failed(job)
-    _save_asset(console, job, "video", _named(target, job.uuid), json_out=json_out)
-
-
-def _save_asset(console: Console, job: VideoJob, variant: str, target: Path, *, json_out: bool = False) -> None:
-    asset = job.assets.filter(variant=variant).first()
-    if asset is None:
-        raise CommandError(
-            f"Job {job.pk} is completed but has no {variant} stored. Try: manage.py sora status {job.pk}",
-            returncode=EXIT_FAILED,
-        )
-    size = write_file(asset.file, target)
-    if json_out:
-        console.out(json.dumps({"job": job_json(job), "output": str(target)}, indent=2))
-    else:
-        console.out(str(target))
-    console.info(f"Saved {variant} of job {job.pk} to {target} ({size / 1e6:.1f} MB).")
-
-
-def _prompt(o: dict[str, Any]) -> str | None:
-    positional, option = o.get("prompt"), o.get("prompt_option")
-    if positional and option:
-        raise InvalidRequest("Give the prompt once: as an argument or with --prompt, not both.", field="prompt")
-    return positional if positional is not None else option
+from .sequence_commands import (
+    sequence_download,
+    sequence_list,
+    sequence_replace,
+    sequence_retry,
+    sequence_status,
+    sequence_stitch,
+)
+from .waiting import DONE, wait_with_bar
 
 
 # --- generate ---------------------------------------------------------------------------------
@@ -222,40 +107,6 @@ def generate(console: Console, o: dict[str, Any]) -> None:
         _queued(console, job, o)
     else:
         _wait_and_save(console, job, target, o["timeout"], json_out=o["json"])
-
-
-def _sequence_created(console: Console, sequence: Sequence, o: dict[str, Any]) -> None:
-    shots = sequences.shots_of(sequence)
-    total = sum((s.job.estimated_cost for s in shots if s.job), start=Decimal("0"))
-    console.info(
-        f"Sequence {sequence.pk}: {len(shots)} shots ({sequence.model}, {sequence.size}; jobs "
-        f"{', '.join(str(s.job_id) for s in shots)}), estimated {money(total)} in all. The clips are stitched "
-        "into one MP4 when all are done."
-    )
-    if not (o.get("wait") or o.get("output")):
-        console.info(f"Follow it with: manage.py sora sequence status {sequence.pk}")
-
-
-def _wait_sequence_and_save(console: Console, sequence: Sequence, target: Path, timeout: float, *,
-                            json_out: bool = False) -> None:
-    sequence = wait_sequence(console, sequence, timeout=timeout)
-    if not sequence.is_current:
-        raise _sequence_not_done(sequence)
-    _save_sequence_asset(console, sequence, "video", _named(target, sequence.uuid), json_out=json_out)
-
-
-def _save_sequence_asset(console: Console, sequence: Sequence, variant: str, target: Path, *,
-                         json_out: bool = False) -> None:
-    asset = sequence.assets.filter(variant=variant).first()
-    if asset is None:
-        raise CommandError(f"Sequence {sequence.pk} has no {variant} stored.", returncode=EXIT_FAILED)
-    size = write_file(asset.file, target)
-    if json_out:
-        console.out(json.dumps({"sequence": sequence_json(sequence), "output": str(target)}, indent=2))
-    else:
-        console.out(str(target))
-    console.info(f"Saved the stitched {variant} of sequence {sequence.pk} to {target} ({size / 1e6:.1f} MB, "
-                 f"{sequence.duration or 0:.1f} s).")
 
 
 # --- list-models -----------------------------------------------------------------------------
@@ -530,115 +381,6 @@ def sync(console: Console, o: dict[str, Any]) -> None:
     summary = (f"{provider.name}: {len(results)} video(s) listed; imported {counts['imported']}, updated "
                f"{counts['updated']}, unchanged {counts['unchanged']}, skipped {counts['skipped']}.")
     console.out("\n".join([*lines, summary]))
-
-
-# --- sequences -------------------------------------------------------------------------------
-def sequence_list(console: Console, o: dict[str, Any]) -> None:
-    items = list(Sequence.objects.all()[: o["limit"]])
-    if not items:
-        console.out("No sequences yet. Make one with: manage.py sora generate -i 'shots/*.jpg' \"a prompt\"")
-        return
-    rows = []
-    for seq in items:
-        report = sequences.progress(seq)
-        rows.append([seq.pk, seq.status, f"{report.done}/{len(report.shots)}",
-                     f"{seq.duration:.1f} s" if seq.duration else "-", seq.size, seq.title])
-    console.out(table(["ID", "STATUS", "SHOTS", "DURATION", "SIZE", "TITLE"], rows))
-
-
-def sequence_status(console: Console, o: dict[str, Any]) -> None:
-    sequence = resolve_sequence(o["sequence"])
-    if o["json"]:
-        console.out(json.dumps(sequence_json(sequence), indent=2))
-        return
-    report = sequences.progress(sequence)
-    head = f"Sequence {sequence.pk} {sequence.title!r}: {sequence.get_status_display().lower()}"
-    if sequence.is_current:
-        head += f", stitched {sequence.duration or 0:.1f} s"
-    elif sequence.status in (SequenceStatus.RENDERING, SequenceStatus.STITCHING):
-        head += f", {report.done} of {len(report.shots)} shots done ({report.percent}%)"
-    lines = [head, f"{sequence.provider} · {sequence.model} · {sequence.size} · uuid {sequence.uuid}"]
-    rows = [[s.position, s.job.pk if s.job else "-", s.status, f"{s.progress}%", s.seconds, s.attempts,
-             (s.job.reference_image.original_name if s.job and s.job.reference_image else "-"),
-             " ".join(s.prompt.split())[:60]] for s in report.shots]
-    lines.append(table(["SHOT", "JOB", "STATUS", "PROGRESS", "SEC", "TRIES", "IMAGE", "PROMPT"], rows))
-    for s in report.failed:
-        lines.append(f"shot {s.position}: {s.error}")
-    if sequence.error_message and sequence.status != SequenceStatus.NEEDS_ATTENTION:
-        lines.append(f"{sequence.error_message} {advice.for_sequence(sequence, advice.Surface.CLI)}".rstrip())
-    if report.failed:
-        lines.append(f"Retry a shot with: manage.py sora sequence retry {sequence.pk} --shot N  (or replace it: "
-                     f"... sequence replace {sequence.pk} --shot N --prompt \"...\")")
-    if sequence.is_current:
-        lines.append(f"Save it with: manage.py sora sequence download {sequence.pk}")
-    console.out("\n".join(lines))
-
-
-def _after_shot_change(console: Console, sequence: Sequence, shot: Any, o: dict[str, Any], target: Path | None) -> None:
-    console.info(f"Shot {shot.position} of sequence {sequence.pk} is now {_describe(shot.job)}; the other shots "
-                 "are kept.")
-    if target is not None:
-        _wait_sequence_and_save(console, sequence, target, o["timeout"])
-    else:
-        console.out(str(shot.job_id))
-        console.info(f"Follow it with: manage.py sora sequence status {sequence.pk}")
-
-
-def sequence_retry(console: Console, o: dict[str, Any]) -> None:
-    sequence = resolve_sequence(o["sequence"])
-    user = resolve_user(o["user"])
-    target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if (o["wait"] or o["output"]) else None
-    shot = sequences.retry_shot(sequence, o["shot"], user=user, force=o["force"])
-    _after_shot_change(console, sequence, shot, o, target)
-
-
-def sequence_replace(console: Console, o: dict[str, Any]) -> None:
-    sequence = resolve_sequence(o["sequence"])
-    user = resolve_user(o["user"])
-    images = expand_images(o["image"])
-    if len(images) > 1:
-        raise InvalidRequest(f"A shot has one reference image; {len(images)} were given.", field="image")
-    if images and o["no_image"]:
-        raise InvalidRequest("Give a new image or --no-image, not both.", field="image")
-    target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if (o["wait"] or o["output"]) else None
-    shot = sequences.replace_shot(
-        sequence, o["shot"], prompt=o["prompt"], image=images[0] if images else None, drop_image=o["no_image"],
-        seconds=o["seconds"], user=user,
-    )
-    _after_shot_change(console, sequence, shot, o, target)
-
-
-def sequence_stitch(console: Console, o: dict[str, Any]) -> None:
-    sequence = resolve_sequence(o["sequence"])
-    shots = sequences.shots_of(sequence)
-    pending = [s for s in shots if s.job is None or s.job.status != JobStatus.COMPLETED]
-    if pending:
-        listing = ", ".join(f"{s.position} ({s.job.status if s.job else 'no job'})" for s in pending)
-        raise CommandError(f"Sequence {sequence.pk} cannot be stitched yet: shot(s) {listing} are not completed.",
-                           returncode=EXIT_FAILED)
-    result = sequences.stitch(sequence.pk, force=o["force"])
-    if result is None:
-        raise CommandError(f"Sequence {sequence.pk} no longer exists.", returncode=EXIT_FAILED)
-    if not result.is_current:
-        raise _sequence_not_done(result)
-    console.out(f"Sequence {result.pk} stitched: {result.duration or 0:.1f} s, {len(shots)} shots.")
-
-
-def sequence_download(console: Console, o: dict[str, Any]) -> None:
-    sequence = resolve_sequence(o["sequence"])
-    variant = o["variant"]
-    target = _target(o["output"], f"{sequence.uuid}{SUFFIXES[variant]}")
-    if not sequence.is_current:
-        if not o["wait"]:
-            raise CommandError(
-                f"Sequence {sequence.pk} is {sequence.get_status_display().lower()}; its stitched video is not "
-                f"ready. Wait for it with: manage.py sora sequence download {sequence.pk} --wait",
-                returncode=EXIT_FAILED,
-            )
-        sequence = wait_sequence(console, sequence, timeout=o["timeout"])
-        if not sequence.is_current:
-            raise _sequence_not_done(sequence)
-    _save_sequence_asset(console, sequence, variant, target)
 
 
 HANDLERS = {

@@ -1,6 +1,6 @@
 """Waiting for jobs and sequences from the command line, with a progress bar.
 
-The work is driven in this process when it is due (``services.drive_once``), so
+The work is driven in this process when it is due (``pipeline.drive_once``), so
 ``--wait`` works with or without a running qcluster; the claims keep it safe next to
 workers.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Iterable
 
-from .. import sequences, services
+from .. import pipeline, sequences
 from ..models import JobStatus, Sequence, VideoJob
 from .console import Console, set_bar
 
@@ -53,7 +53,7 @@ def wait_jobs(
             )
         if drive:
             for job in active:
-                services.drive_once(job)
+                pipeline.drive_once(job)
         time.sleep(poll)
 
 
@@ -82,4 +82,4 @@ def wait_sequence(console: Console, sequence: Sequence, *, timeout: float) -> Se
                 note += ", stitching"
             set_bar(bar, report.percent, note)
 
-        return sequences.wait(sequence, timeout, poll=POLL, drive=True, on_progress=show)
+        return pipeline.wait_sequence(sequence, timeout, poll=POLL, drive=True, on_progress=show)

@@ -5,7 +5,7 @@ fixed number of queries whatever the number of sequences or shots: the grid is o
 keyset-paginated query plus two prefetches (stitched files; shots with their jobs), the
 detail page four (the sequence, its files, its shots with their jobs, the shots' files).
 The JSON endpoints never call the provider; like the job endpoints they only nudge the
-sweep (:func:`videos.views.status.nudge`).
+sweep (:func:`videos.tracking.nudge`).
 """
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ from ..exceptions import SoraVideosError
 from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
 from ..sequences import BAD, SequenceProgress, progress
+from ..tracking import nudge
 from .access import gallery_access, json_access
 from .gallery import provider_labels, render_page
-from .status import nudge, parse_ids
+from .status import parse_ids
 
 #: The states in which a sequence still moves on its own (shots rendering, or stitching).
 ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuidlib
-from typing import Any, Iterable
+from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from .. import conf
 from ..models import JobStatus, VideoJob
-from ..tracking import kick
+from ..tracking import nudge
 from .access import json_access
 from .gallery import gallery_queryset, provider_labels, with_files
 
@@ -41,24 +38,6 @@ def payload(job: VideoJob) -> dict[str, Any]:
         "updated_at": job.updated_at.isoformat() if job.updated_at else None,
         "url": reverse("videos:detail", args=[job.uuid]),
     }
-
-
-def nudge(jobs: Iterable[VideoJob]) -> None:
-    """Ask the sweep to look at watched in-flight jobs whose news is stale; never call the provider here."""
-    after = float(conf.get("LIVE_REFRESH_AFTER"))
-    now = timezone.now()
-    stale = [
-        j for j in jobs
-        if j.status in JobStatus.in_flight() and j.remote_id
-        and (j.last_checked_at is None or (now - j.last_checked_at).total_seconds() > after)
-    ]
-    if not stale:
-        return
-    VideoJob.objects.filter(pk__in=[j.pk for j in stale], status__in=JobStatus.in_flight(),
-                            next_check_at__gt=now).update(next_check_at=now)
-    for provider in {j.provider for j in stale}:
-        if cache.add(f"videos:live-refresh:{provider}", 1, timeout=max(1, int(after))):
-            kick(provider)
 
 
 @require_safe

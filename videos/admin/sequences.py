@@ -11,23 +11,21 @@ Deleting a sequence removes its stitched files and its rows; the shots' jobs are
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from .. import advice, budgets, conf, sequences, services
-from ..exceptions import InvalidRequest, JobStateError, SoraVideosError
+from .. import sequences
 from ..models import (
     AssetVariant,
     JobStatus,
@@ -35,82 +33,22 @@ from ..models import (
     SequenceAsset,
     SequenceShot,
     SequenceStatus,
-    VideoAsset,
 )
-from ..queue import enqueue
 from ..sequences import BAD
 from .common import (
     SubmitPermissionMixin,
-    asset_url,
     can_submit,
-    describe,
-    model_table,
-    money,
-    reference_image_url,
     run_each,
     safe_provider,
 )
 from .job_filters import ProviderFilter
-from .sequence_forms import MAX_SHOTS, ReplaceShotForm, SequenceSettingsForm, ShotFormSet
+from .sequence_generate import GenerateSequenceMixin
+from .sequence_page import SequencePageMixin
+from .sequence_tools import request_stitch, retry_bad_shots, sequence_asset_url, stitch_refusal
 
 ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
 APPLY = "apply"
 _SHOT_ERROR = re.compile(r"^Shot (\d+): (.*)$", re.S)
-
-
-def sequence_asset_url(asset: Any, *, download: bool = False) -> str | None:
-    if asset is None:
-        return None
-    try:
-        url = reverse("videos:sequence_asset", args=[asset.pk])
-    except NoReverseMatch:
-        return None
-    return url + "?download=1" if download else url
-
-
-def job_admin_link(job: Any) -> str:
-    return format_html('<a href="{}">job #{}</a>', reverse("admin:videos_videojob_change", args=[job.pk]), job.pk)
-
-
-def shot_is_bad(shot: SequenceShot) -> bool:
-    return shot.job is None or shot.job.status in BAD
-
-
-def stitch_refusal(sequence: Sequence, shots: list[SequenceShot]) -> str:
-    """Why the sequence cannot be stitched now ("" when it can)."""
-    waiting = [s for s in shots if s.job is None or s.job.status != JobStatus.COMPLETED]
-    if not shots:
-        return "it has no shots"
-    if waiting:
-        listing = ", ".join(
-            f"{s.position} ({s.job.get_status_display().lower() if s.job else 'no job'})" for s in waiting)
-        return f"shot{'s' if len(waiting) > 1 else ''} {listing} {'are' if len(waiting) > 1 else 'is'} not completed"
-    stale = timezone.now() - dt.timedelta(seconds=sequences.STITCH_STALE)
-    started = sequence.stitch_started_at
-    if sequence.status == SequenceStatus.STITCHING and started is not None and started > stale:
-        return "it is being stitched right now"
-    return ""
-
-
-def request_stitch(sequence: Sequence) -> str:
-    """Queue a stitch of the shots as they are now (again, if already stitched)."""
-    refusal = stitch_refusal(sequence, sequences.shots_of(sequence))
-    if refusal:
-        raise JobStateError(f"Not stitched: {refusal}.")
-    enqueue("videos.tasks.stitch_sequence", sequence.pk, True)
-    return "stitching is queued; a worker joins the shots and stores the result (reload to see it)."
-
-
-def retry_bad_shots(sequence: Sequence, user: Any) -> str:
-    bad = [s for s in sequences.shots_of(sequence) if shot_is_bad(s)]
-    if not bad:
-        raise JobStateError("No shot needs a retry (none failed, needs attention or lost its job).")
-    done = []
-    for shot in bad:
-        new = sequences.retry_shot(sequence, shot.position, user=user)
-        done.append(format_html("shot {} as {} ({})", shot.position, job_admin_link(new.job),
-                                money(new.job.estimated_cost)))
-    return format_html("retried {}.", format_html_join(", ", "{}", ((d,) for d in done)))
 
 
 # --- changelist actions ----------------------------------------------------------------------
@@ -143,7 +81,7 @@ def delete_confirmed(request: HttpRequest, items: list[Sequence]) -> int:
     return run_each(request, items, one)
 
 
-class SequenceAdmin(SubmitPermissionMixin, admin.ModelAdmin):
+class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMixin, admin.ModelAdmin):
     list_display = ("thumb", "title_column", "status_column", "shots_column", "duration_column", "owner_column",
                     "created")
     list_display_links = ("thumb", "title_column")
@@ -282,186 +220,6 @@ class SequenceAdmin(SubmitPermissionMixin, admin.ModelAdmin):
     def _back(self, sequence: Sequence) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:videos_sequence_change", args=[sequence.pk]))
 
-    # --- the sequence page ----------------------------------------------------------------------
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        key = str(unquote(object_id))
-        sequence = Sequence.objects.filter(pk=int(key)).select_related("owner").first() if key.isdigit() else None
-        context = {**(extra_context or {}), **self.page_context(request, sequence)} if sequence else extra_context
-        return super().change_view(request, object_id, form_url, context)
-
-    def page_context(self, request: HttpRequest, sequence: Sequence) -> dict[str, Any]:
-        from ..views.sequences import moving, payload, stale_note, status_label
-
-        config = safe_provider(sequence.provider)
-        shots = list(
-            sequence.shots.select_related("job", "reference_image").defer("job__remote_payload")
-            .prefetch_related(Prefetch("job__assets", VideoAsset.objects.filter(
-                variant=AssetVariant.THUMBNAIL).order_by(), to_attr="thumbnails"))
-            .order_by("position")
-        )
-        assets = {a.variant: a for a in sequence.assets.all()}
-        report = sequences.progress(sequence, shots)
-        sequence.report = report  # type: ignore[attr-defined]
-        sequence.label = status_label(sequence, report)  # type: ignore[attr-defined]
-        submit = can_submit(request)
-        rows = []
-        for shot, state in zip(shots, report.shots):
-            job = shot.job
-            thumbs = getattr(job, "thumbnails", []) if job else []
-            active = job is not None and job.status in (JobStatus.DRAFT, *JobStatus.active())
-            rows.append({
-                "shot": shot,
-                "state": state,
-                "job": job,
-                "thumbnail_url": asset_url(thumbs[0]) if thumbs else None,
-                "reference_url": reference_image_url(shot.reference_image),
-                "job_url": reverse("admin:videos_videojob_change", args=[job.pk]) if job else None,
-                "status_label": job.get_status_display() if job else "No job",
-                "active": active,
-                "bad": shot_is_bad(shot),
-                "can_retry": submit and shot_is_bad(shot),
-                "can_replace": submit and not active,
-            })
-        refusal = stitch_refusal(sequence, shots)
-        tools = []
-        if self.has_operate_permission(request) and not refusal:
-            tools.append({"url": reverse("admin:videos_sequence_stitch", args=[sequence.pk]),
-                          "label": "Stitch again" if assets.get("video") else "Stitch now", "post": True,
-                          "hint": "Join the shots as they are now into one MP4"})
-        try:
-            gallery_url = reverse("videos:sequence_detail", args=[sequence.uuid])
-        except NoReverseMatch:
-            gallery_url = None
-        if gallery_url:
-            tools.append({"url": gallery_url, "label": "View in the gallery", "post": False})
-        if self.has_delete_permission(request, sequence):
-            tools.append({"url": reverse("admin:videos_sequence_delete", args=[sequence.pk]), "label": "Delete…",
-                          "style": "danger", "post": False, "hint": "The stitched files and the sequence; jobs stay"})
-        downloads = [
-            {"label": "Stitched video (MP4)" if variant == "video" else asset.get_variant_display(),
-             "url": sequence_asset_url(asset, download=True), "bytes": asset.bytes, "width": asset.width,
-             "height": asset.height, "duration": asset.duration}
-            for variant in ("video", "thumbnail", "spritesheet") if (asset := assets.get(variant)) is not None
-        ]
-        try:
-            status_url = reverse("videos:sequence_status", args=[sequence.uuid])
-        except NoReverseMatch:
-            status_url = ""
-        return {
-            "title": f"Sequence #{sequence.pk}",
-            "subtitle": str(sequence),
-            "sequence": sequence,
-            "provider": config,
-            "emulator": bool(config and config.emulator),
-            "report": report,
-            "next_step": advice.for_sequence(sequence, advice.Surface.ADMIN),
-            "rows": rows,
-            "video_url": sequence_asset_url(assets.get("video")),
-            "thumbnail_url": sequence_asset_url(assets.get("thumbnail")),
-            "spritesheet_url": sequence_asset_url(assets.get("spritesheet")),
-            "downloads": downloads,
-            "tools": tools,
-            "stitch_refusal": refusal,
-            "stale": stale_note(sequence) if assets.get("video") else "",
-            "active": sequence.status in ACTIVE,
-            "watch": moving(sequence, report),
-            "status_url": status_url,
-            "version": payload(sequence, shots=False)["version"],
-            "can_submit": submit,
-            "requested_seconds": sum(s.seconds for s in shots),
-            "estimated_cost": sum((s.job.estimated_cost for s in shots if s.job), 0),
-            "currency": conf.get("CURRENCY"),
-        }
-
-    # --- buttons --------------------------------------------------------------------------------
-    def stitch_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        sequence = self._sequence(object_id)
-        if not self.has_operate_permission(request):
-            raise PermissionDenied
-        run_each(request, [sequence], request_stitch)
-        return self._back(sequence)
-
-    def retry_view(self, request: HttpRequest, object_id: str, position: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        sequence = self._sequence(object_id)
-        if not can_submit(request):
-            raise PermissionDenied
-
-        def one(seq: Sequence) -> str:
-            shot = sequences.retry_shot(seq, position, user=request.user)
-            return format_html("shot {} is rendered again as {} ({}); the other shots are kept.", position,
-                               job_admin_link(shot.job), money(shot.job.estimated_cost))
-
-        run_each(request, [sequence], one)
-        return self._back(sequence)
-
-    def replace_view(self, request: HttpRequest, object_id: str, position: int) -> HttpResponse:
-        sequence = self._sequence(object_id)
-        if not can_submit(request):
-            raise PermissionDenied
-        try:
-            shot = sequences.get_shot(sequence, position)
-        except SoraVideosError as exc:
-            messages.error(request, str(exc))
-            return self._back(sequence)
-        config = safe_provider(sequence.provider)
-        spec = config.models.get(sequence.model) if config else None
-        choices = list(spec.seconds) if spec else None
-        initial = {"prompt": shot.prompt_text, "seconds": str(shot.seconds)}
-        form = ReplaceShotForm(request.POST if request.method == "POST" else None,
-                               request.FILES if request.method == "POST" else None,
-                               initial=initial, seconds_choices=choices)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            prompt = (data.get("prompt") or "").strip()
-            try:
-                new = sequences.replace_shot(
-                    sequence, position,
-                    prompt=prompt if prompt and prompt != shot.prompt_text else None,
-                    image=data.get("image"), drop_image=bool(data.get("drop_image")),
-                    seconds=data["seconds"] if data.get("seconds") and data["seconds"] != str(shot.seconds) else None,
-                    user=request.user,
-                )
-            except InvalidRequest as exc:
-                field = {"prompt": "prompt", "reference_image": "image", "seconds": "seconds"}.get(exc.field or "")
-                form.add_error(field, exc.message)
-            except SoraVideosError as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, format_html(
-                    "{}: shot {} is rendered from the new request as {} ({}); the other shots are kept.",
-                    describe(sequence), position, job_admin_link(new.job), money(new.job.estimated_cost)))
-                return self._back(sequence)
-        refusal = ""
-        if shot.job is not None and shot.job.status in (JobStatus.DRAFT, *JobStatus.active()):
-            refusal = (f"Shot {position} is still {shot.job.get_status_display().lower()} (job {shot.job.pk}); "
-                       "wait for it to finish before you replace it.")
-        per_second = spec.cost(sequence.size, 1) if spec else None
-        opts = self.model._meta
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Replace shot {position} of sequence #{sequence.pk}",
-            "opts": opts,
-            "app_label": opts.app_label,
-            "sequence": sequence,
-            "shot": shot,
-            "form": form,
-            "refusal": refusal,
-            "reference_url": reference_image_url(shot.reference_image),
-            "price_per_second": per_second,
-            "currency": conf.get("CURRENCY"),
-            "emulator": bool(config and config.emulator),
-            "provider": config,
-            "media": self.media + form.media,
-            "change_url": reverse("admin:videos_sequence_change", args=[sequence.pk]),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/sequence/replace_shot.html", context)
-
     # --- delete -------------------------------------------------------------------------------
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
                     ) -> HttpResponse:
@@ -507,122 +265,3 @@ class SequenceAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/videos/sequence/delete_confirmation.html", context)
-
-    # --- the Generate sequence page (the add view) -----------------------------------------------
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-                 ) -> HttpResponse:
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        if request.method != "POST":
-            return self.render_generate(request, SequenceSettingsForm(), ShotFormSet(prefix="shots"))
-        form = SequenceSettingsForm(request.POST)
-        shots, image_errors = self._bind_shots(request)
-        form_ok = form.is_valid()
-        shots_ok = shots.is_valid()
-        for index, message in image_errors.items():
-            if index < len(shots.forms):
-                shots.forms[index].add_error("image", message)
-                shots_ok = False
-        if form_ok and shots_ok:
-            filled = [f for f in shots.forms if f.filled]
-            if not filled:
-                shots._non_form_errors = shots.error_class(["Write the prompt of at least one shot."])
-            else:
-                sequence = self._create(request, form, filled)
-                if sequence is not None:
-                    jobs = list(sequence.shots.order_by("position").select_related("job"))
-                    total = sum((s.job.estimated_cost for s in jobs if s.job), 0)
-                    messages.success(request, format_html(
-                        "Sequence #{} is queued: {} shot{} ({}), {} {} · {} · estimated {} in all. The shots are "
-                        "stitched into one video when the last one is stored.",
-                        sequence.pk, len(jobs), "s" if len(jobs) != 1 else "",
-                        format_html_join(", ", "{}", ((job_admin_link(s.job),) for s in jobs if s.job)),
-                        sequence.model, sequence.size, safe_provider(sequence.provider).display_name, money(total)))
-                    return HttpResponseRedirect(reverse("admin:videos_sequence_change", args=[sequence.pk]))
-        return self.render_generate(request, form, shots)
-
-    def _bind_shots(self, request: HttpRequest) -> tuple[Any, dict[int, str]]:
-        """Bind the shots, storing each uploaded image first so it survives an error elsewhere.
-
-        A stored image goes back to the page as the shot's hidden ``reference_image`` (the
-        browser cannot refill a file field); a refused one becomes that shot's error.
-        """
-        data = request.POST.copy()
-        errors: dict[int, str] = {}
-        try:
-            total = min(int(data.get("shots-TOTAL_FORMS", "0")), MAX_SHOTS)
-        except ValueError:
-            total = 0
-        for index in range(total):
-            upload = request.FILES.get(f"shots-{index}-image")
-            if upload is None:
-                continue
-            try:
-                ref = services.save_reference_image(upload, user=request.user)
-            except InvalidRequest as exc:
-                errors[index] = exc.message
-            else:
-                data[f"shots-{index}-reference_image"] = str(ref.pk)
-                data.pop(f"shots-{index}-clear_image", None)
-        return ShotFormSet(data, prefix="shots"), errors
-
-    def _create(self, request: HttpRequest, form: SequenceSettingsForm, filled: list[Any]) -> Sequence | None:
-        data = form.cleaned_data
-        specs = [sequences.ShotSpec(prompt=f.cleaned_data["prompt"].strip(), image=f.kept_image(),
-                                    seconds=f.cleaned_data.get("seconds") or None) for f in filled]
-        try:
-            return sequences.create_sequence(
-                specs, title=data.get("title") or "", provider=data["provider"], model=data["model"],
-                size=data["size"], seconds=data["seconds"], user=request.user, fit=data.get("fit") or None,
-            )
-        except InvalidRequest as exc:
-            field = exc.field or ""
-            match = _SHOT_ERROR.match(exc.message)
-            if match is None:
-                form.add_error(field if field in form.fields else None, exc.message)
-                return None
-            number, text = int(match.group(1)), match.group(2)
-            target = filled[number - 1] if 1 <= number <= len(filled) else None
-            own_seconds = target is not None and bool(target.cleaned_data.get("seconds"))
-            if field in ("provider", "model", "size") or (field == "seconds" and not own_seconds):
-                form.add_error(field, text)  # a setting of the whole sequence
-            elif target is not None:
-                target.add_error({"prompt": "prompt", "reference_image": "image", "seconds": "seconds"}.get(field),
-                                 text)
-                form.add_error(None, exc.message)  # also at the top: the row may be far down the page
-            else:
-                form.add_error(None, exc.message)
-        except SoraVideosError as exc:
-            form.add_error(None, str(exc))
-        return None
-
-    def render_generate(self, request: HttpRequest, form: SequenceSettingsForm, shots: Any) -> TemplateResponse:
-        opts = self.model._meta
-        provider = safe_provider(form.value("provider") or None) or conf.provider()
-        remaining = budgets.remaining(request.user)
-        rows = [{"form": f, "number": n, "kept": f.kept_preview()} for n, f in enumerate(shots.forms, 1)]
-        for row in rows:
-            row["kept_url"] = reference_image_url(row["kept"])
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Generate a sequence",
-            "opts": opts,
-            "app_label": opts.app_label,
-            "form": form,
-            "shots": shots,
-            "rows": rows,
-            "max_shots": MAX_SHOTS,
-            "media": self.media + form.media,
-            "model_table": model_table(),
-            "remaining_text": money(remaining) if remaining is not None else "",
-            "provider": provider,
-            "emulator": provider.emulator,
-            "has_view_permission": self.has_view_permission(request),
-            "add": True,
-            "is_popup": False,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/sequence/generate.html", context)
-
-
-__all__ = ["SequenceAdmin"]

@@ -89,3 +89,9 @@ def test_the_emulator_imports_neither_django_nor_the_rest_of_the_app():
                 continue
             assert not name.startswith("django"), path
             assert not name.startswith("videos.") or name.startswith(("videos.emulator", "videos.presets")), (path, name)
+
+
+def test_no_module_of_the_app_is_over_450_lines():
+    long = {str(path.relative_to(APP)): n for path in APP.rglob("*.py")
+            if "migrations" not in path.parts and (n := len(path.read_text().splitlines())) > 450}
+    assert long == {}

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from . import conf, downloads, sequences, stitching, submission, tracking
+from . import conf, downloads, sequences, shutdown, stitching, submission, tracking
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob
 from .providers import Provider, get_provider
 from .sequences import SequenceProgress
@@ -102,11 +102,11 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
                     report[name] = "idle"
                 else:
                     waits.append(wait)
-            if not held or time.monotonic() >= deadline:
+            if not held or time.monotonic() >= deadline or shutdown.cluster_stopping():
                 break
             if any(_work_waiting(name) for name in held):
                 break  # never sleep on a worker other tasks wait for: the successor queues behind them
-            time.sleep(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
+            _pause(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
             for name in held:
                 Lease.acquire(f"sweep:{name}", holder, ttl)
     finally:
@@ -117,6 +117,13 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
         for name in held:
             tracking.kick(name)
     return report
+
+
+def _pause(seconds: float) -> None:
+    """Sleep between passes, in short steps, so a stopping cluster is noticed within half a second."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0 and not shutdown.cluster_stopping():
+        time.sleep(min(0.5, left))
 
 
 def _work_waiting(provider_name: str) -> bool:

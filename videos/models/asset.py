@@ -11,20 +11,29 @@ class AssetVariant(models.TextChoices):
     SPRITESHEET = "spritesheet", "Spritesheet (JPEG)"
 
 
-class VideoAsset(models.Model):
-    """A file we keep of a job: stored whole and checked, under a deterministic key."""
+class StoredFile(models.Model):
+    """What every file we keep has, a job's or a stitched sequence's: one shape, one store path
+    (``storage.store_file`` under a deterministic key, then the row)."""
 
-    job = models.ForeignKey("videos.VideoJob", on_delete=models.CASCADE, related_name="assets")
     variant = models.CharField(max_length=20, choices=AssetVariant.choices)
-    file = models.FileField(upload_to=asset_upload_to, storage=get_storage, max_length=500)
     bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True, help_text="Blank until computed, just after storing")
     content_type = models.CharField(max_length=100)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds (video only)")
-    derived = models.BooleanField(default=False, help_text="Made locally from the MP4 (the provider did not serve it)")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class VideoAsset(StoredFile):
+    """A file we keep of a job: stored whole and checked, under a deterministic key."""
+
+    job = models.ForeignKey("videos.VideoJob", on_delete=models.CASCADE, related_name="assets")
+    file = models.FileField(upload_to=asset_upload_to, storage=get_storage, max_length=500)
+    derived = models.BooleanField(default=False, help_text="Made locally from the MP4 (the provider did not serve it)")
 
     class Meta:
         ordering = ["job", "variant"]

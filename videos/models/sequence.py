@@ -18,7 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from ..storage import get_storage, sequence_key
-from .asset import AssetVariant
+from .asset import StoredFile
 
 
 class SequenceStatus(models.TextChoices):
@@ -102,19 +102,11 @@ def sequence_asset_upload_to(instance: Any, filename: str) -> str:
     return sequence_key(instance.sequence.uuid, instance.variant)
 
 
-class SequenceAsset(models.Model):
+class SequenceAsset(StoredFile):
     """A file of a stitched sequence: the MP4, its thumbnail or its spritesheet."""
 
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="assets")
-    variant = models.CharField(max_length=20, choices=AssetVariant.choices)
     file = models.FileField(upload_to=sequence_asset_upload_to, storage=get_storage, max_length=500)
-    bytes = models.BigIntegerField(default=0)
-    sha256 = models.CharField(max_length=64)
-    content_type = models.CharField(max_length=100)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    duration = models.FloatField(null=True, blank=True, help_text="Seconds (video only)")
-    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

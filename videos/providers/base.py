@@ -124,6 +124,19 @@ class ListPage:
     last_id: str | None
 
 
+@dataclass(frozen=True)
+class CreateRequest:
+    """One create, as checked by the product; each dialect sends it the way its server takes it."""
+
+    prompt: str
+    model: str
+    size: str
+    seconds: int
+    reference: ReferenceUpload | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    timeout: float = 60.0
+
+
 @dataclass
 class ReferenceUpload:
     """The image to send as ``input_reference``: already fitted to the requested size."""
@@ -172,12 +185,17 @@ class Provider:
         extra: dict[str, Any] | None = None,
         timeout: float = 60.0,
     ) -> RemoteVideo:
-        kwargs: dict[str, Any] = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds)}
-        if reference is not None:
-            kwargs["input_reference"] = (reference.filename, reference.content, reference.content_type)
+        return self.send_create(CreateRequest(prompt, model, size, seconds, reference, dict(extra or {}), timeout))
+
+    def send_create(self, req: CreateRequest) -> RemoteVideo:
+        """The spec's create: multipart through the SDK, extra fields as form fields (dialects override)."""
+        kwargs: dict[str, Any] = {"prompt": req.prompt, "model": req.model, "size": req.size,
+                                  "seconds": str(req.seconds)}
+        if req.reference is not None:
+            kwargs["input_reference"] = (req.reference.filename, req.reference.content, req.reference.content_type)
         with calling():
-            response = self.client(timeout).videos.with_raw_response.create(
-                **kwargs, extra_body=extra or None, timeout=timeout
+            response = self.client(req.timeout).videos.with_raw_response.create(
+                **kwargs, extra_body=req.extra or None, timeout=req.timeout
             )
         return self._parse(response)
 

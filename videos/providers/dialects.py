@@ -7,10 +7,11 @@ handled for everyone by :func:`~videos.providers.base.normalize_status` and
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import Any
 
-from .base import Provider, ReferenceUpload, RemoteVideo
+from .base import CreateRequest, Provider, RemoteVideo
 
 
 class OpenAIProvider(Provider):
@@ -28,23 +29,11 @@ class SGLangProvider(Provider):
 
     dialect = "sglang"
 
-    def create(
-        self,
-        *,
-        prompt: str,
-        model: str,
-        size: str,
-        seconds: int,
-        reference: ReferenceUpload | None = None,
-        extra: dict[str, Any] | None = None,
-        timeout: float = 60.0,
-    ) -> RemoteVideo:
-        if reference is not None:
-            return super().create(
-                prompt=prompt, model=model, size=size, seconds=seconds, reference=reference, extra=extra, timeout=timeout
-            )
-        body = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds), **(extra or {})}
-        return self._post_json("/videos", body, timeout)
+    def send_create(self, req: CreateRequest) -> RemoteVideo:
+        if req.reference is not None:
+            return super().send_create(req)
+        body = {"prompt": req.prompt, "model": req.model, "size": req.size, "seconds": str(req.seconds), **req.extra}
+        return self._post_json("/videos", body, req.timeout)
 
 
 class LiteLLMProvider(Provider):
@@ -64,22 +53,12 @@ class TensorRTProvider(Provider):
 
     dialect = "tensorrt"
 
-    def create(
-        self,
-        *,
-        prompt: str,
-        model: str,
-        size: str,
-        seconds: int,
-        reference: ReferenceUpload | None = None,
-        extra: dict[str, Any] | None = None,
-        timeout: float = 60.0,
-    ) -> RemoteVideo:
-        fields = {"prompt": prompt, "model": model, "size": size, "seconds": str(seconds),
-                  **{key: _form_value(value) for key, value in (extra or {}).items()}}
-        files = [("image_reference", (reference.filename, reference.content, reference.content_type))] \
-            if reference is not None else []
-        return self._post_form("/videos", fields, files, timeout)
+    def send_create(self, req: CreateRequest) -> RemoteVideo:
+        fields = {"prompt": req.prompt, "model": req.model, "size": req.size, "seconds": str(req.seconds),
+                  **{key: _form_value(value) for key, value in req.extra.items()}}
+        ref = req.reference
+        files = [("image_reference", (ref.filename, ref.content, ref.content_type))] if ref is not None else []
+        return self._post_form("/videos", fields, files, req.timeout)
 
 
 class NewApiProvider(GatewayProvider):
@@ -87,9 +66,9 @@ class NewApiProvider(GatewayProvider):
 
     dialect = "new-api"
 
-    def create(self, **kwargs: Any) -> RemoteVideo:
-        extra = kwargs.pop("extra", None) or {}
-        return super().create(**kwargs, extra={"metadata": json.dumps(extra)} if extra else None)
+    def send_create(self, req: CreateRequest) -> RemoteVideo:
+        extra = {"metadata": json.dumps(req.extra)} if req.extra else {}
+        return super().send_create(dataclasses.replace(req, extra=extra))
 
 
 class LlamaSwapProvider(Provider):
@@ -115,27 +94,16 @@ class OpenRouterProvider(Provider):
 
     dialect = "openrouter"
 
-    def create(
-        self,
-        *,
-        prompt: str,
-        model: str,
-        size: str,
-        seconds: int,
-        reference: ReferenceUpload | None = None,
-        extra: dict[str, Any] | None = None,
-        timeout: float = 60.0,
-    ) -> RemoteVideo:
-        width, height = (int(side) for side in size.split("x"))
-        short = min(width, height)
+    def send_create(self, req: CreateRequest) -> RemoteVideo:
+        width, height = (int(side) for side in req.size.split("x"))
         aspect = "1:1" if width == height else ("16:9" if width > height else "9:16")
-        body: dict[str, Any] = {"model": model, "prompt": prompt, "duration": int(seconds),
-                                "resolution": f"{short}p", "aspect_ratio": aspect, **(extra or {})}
-        if reference is not None:
-            data = base64.b64encode(reference.content).decode()
+        body: dict[str, Any] = {"model": req.model, "prompt": req.prompt, "duration": int(req.seconds),
+                                "resolution": f"{min(width, height)}p", "aspect_ratio": aspect, **req.extra}
+        if req.reference is not None:
+            data = base64.b64encode(req.reference.content).decode()
             body["frame_images"] = [{"type": "image_url", "frame_type": "first_frame",
-                                     "image_url": {"url": f"data:{reference.content_type};base64,{data}"}}]
-        return self._post_json("/videos", body, timeout)
+                                     "image_url": {"url": f"data:{req.reference.content_type};base64,{data}"}}]
+        return self._post_json("/videos", body, req.timeout)
 
     def decode(self, payload: dict[str, Any]) -> dict[str, Any]:
         error = payload.get("error")

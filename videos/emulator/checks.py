@@ -41,10 +41,6 @@ _EXTRA_TYPES: dict[str, tuple[type, float, float]] = {
 }
 
 
-def no_such_endpoint(endpoint: str) -> ApiError:
-    return ApiError(404, f"{endpoint} is not supported by this server.", code="unsupported_endpoint")
-
-
 def moderation(prompt: str) -> PlannedFailure | None:
     found = _PROTECTED_CHARACTERS.search(prompt)
     if found is None:

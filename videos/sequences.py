@@ -222,7 +222,7 @@ def _attention_message(sequence: Sequence, bad: list[SequenceShot]) -> str:
         else:
             reason = shot.job.error_message or shot.job.get_status_display().lower()
             parts.append(f"shot {shot.position} (job {shot.job.pk}) is {shot.job.status}: {reason}")
-    return "; ".join(parts) + "."  # what to do is said per surface (videos.advice)
+    return "; ".join(parts).rstrip(".") + "."  # what to do is said per surface (videos.advice)
 
 
 def update_status(sequence: Sequence) -> Sequence:

@@ -207,7 +207,7 @@ def progress(sequence: Sequence, shots: list[SequenceShot] | None = None) -> Seq
         report.shots.append(ShotState(
             position=shot.position, prompt=shot.prompt_text, seconds=shot.seconds, job=job,
             status=job.status if job else "missing",
-            progress=100 if job and job.status == JobStatus.COMPLETED else (min(95, job.progress) if job else 0),
+            progress=job.percent if job else 0,
             error=(job.error_message if job else "The shot's job was removed; retry the shot."),
             attempts=shot.attempts,
         ))

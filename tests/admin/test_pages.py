@@ -1,14 +1,17 @@
 """The job page, its live progress endpoint, and the other change pages."""
 from __future__ import annotations
 
+import io
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from videos import services
-from videos.models import AssetVariant, JobStatus, Prompt, VideoAsset, WebhookEvent
+from videos import sequences, services
+from videos.models import AssetVariant, JobStatus, Prompt, Sequence, SequenceShot, VideoAsset, WebhookEvent
 
 from ..profile_checks import queued_funcs
 from ..support import drain, settle, sora_settings
@@ -171,3 +174,26 @@ def test_asset_and_webhook_pages(sora, op):
     html = op.get(reverse("admin:videos_webhookevent_change", args=[event.pk])).content.decode()
     assert change_url(job) in html and "&quot;id&quot;: &quot;" + job.remote_id in html
     assert VideoAsset.objects.count() == 3
+
+
+@pytest.mark.parametrize("status, raw, shown", [
+    (JobStatus.PENDING, 0, 0),
+    (JobStatus.IN_PROGRESS, 40, 40),
+    (JobStatus.IN_PROGRESS, 100, 98),  # the provider is done; nothing is stored yet
+    (JobStatus.DOWNLOADING, 100, 99),
+    (JobStatus.COMPLETED, 100, 100),
+    (JobStatus.FAILED, 60, 0),
+    (JobStatus.NEEDS_ATTENTION, 100, 0),
+])
+def test_every_surface_shows_the_same_progress(op, status, raw, shown):
+    """One progress function (VideoJob.percent) behind the admin, the gallery, the CLI and sequences."""
+    job = make_job(status=status, progress=raw, remote_id=f"video_{status}_{raw}")
+    assert job.percent == shown
+    assert progress(op, job)["progress"] == shown
+    assert op.get(reverse("videos:job_status", args=[job.uuid])).json()["progress"] == shown
+    out = io.StringIO()
+    call_command("sora", "status", str(job.pk), "--json", stdout=out)
+    assert json.loads(out.getvalue())[0]["progress"] == shown
+    sequence = Sequence.objects.create(title="One shot", provider="emu", model="sora-2", size="1280x720")
+    SequenceShot.objects.create(sequence=sequence, position=1, prompt_text="A shot", seconds=4, job=job)
+    assert sequences.progress(sequence).shots[0].progress == shown

@@ -215,7 +215,7 @@ def refresh_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: A
         before = job.status
         services.refresh(job)
         if job.status == before:
-            return f"still {job.get_status_display().lower()} ({job.progress}%)."
+            return f"still {job.get_status_display().lower()} ({job.percent}%)."
         return f"now {job.get_status_display().lower()}."
 
     run_each(request, queryset, one)

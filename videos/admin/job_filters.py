@@ -27,18 +27,10 @@ STATUS_LABELS = {
 }
 
 
-def shown_progress(job: VideoJob) -> int:
-    if job.status in (JobStatus.DOWNLOADING, JobStatus.COMPLETED):
-        return 100
-    if job.status in JobStatus.in_flight():
-        return job.progress
-    return 0
-
-
 def status_badge(job: VideoJob) -> str:
     label = job.get_status_display()
     if job.status in JobStatus.in_flight():
-        label = f"{label} {job.progress}%"
+        label = f"{label} {job.percent}%"
     return format_html('<span class="sora-badge sora-status-{}">{}</span>', job.status, label)
 
 

@@ -23,7 +23,7 @@ from .common import (
     reference_image_url,
     safe_provider,
 )
-from .job_filters import STATUS_LABELS, shown_progress
+from .job_filters import STATUS_LABELS
 
 
 class LivePanelMixin:
@@ -78,7 +78,7 @@ class LivePanelMixin:
             "version": self.version(job, len(events)),
             "progress_url": reverse("admin:videos_videojob_progress", args=[job.pk]),
             "label": STATUS_LABELS.get(job.status, job.get_status_display()),
-            "shown_progress": shown_progress(job),
+            "shown_progress": job.percent,
             "active": job.is_active,
             "events": events,
             "video_url": asset_url(assets.get(AssetVariant.VIDEO)),

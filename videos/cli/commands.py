@@ -189,7 +189,7 @@ def status(console: Console, o: dict[str, Any]) -> None:
         console.out("No jobs yet. Make one with: manage.py sora generate \"a prompt\"")
         return
     rows = [[
-        job.pk, job.kind, job.status, f"{job.progress}%", job.model, job.size, job.seconds,
+        job.pk, job.kind, job.status, f"{job.percent}%", job.model, job.size, job.seconds,
         money(job.estimated_cost), job.remote_id or "-", job.short_prompt,
     ] for job in jobs]
     lines = [table(["ID", "KIND", "STATUS", "PROGRESS", "MODEL", "SIZE", "SEC", "COST", "REMOTE ID", "PROMPT"], rows)]
@@ -208,7 +208,7 @@ def download(console: Console, o: dict[str, Any]) -> None:
             raise _job_failed(job)
         if not o["wait"]:
             raise CommandError(
-                f"Job {job.pk} is {job.get_status_display().lower()} ({job.progress}%); nothing is stored yet. "
+                f"Job {job.pk} is {job.get_status_display().lower()} ({job.percent}%); nothing is stored yet. "
                 f"Wait for it with: manage.py sora download {job.pk} --wait",
                 returncode=EXIT_FAILED,
             )

@@ -39,7 +39,7 @@ def job_json(job: VideoJob) -> dict[str, Any]:
         "parent": job.parent_id,
         "status": job.status,
         "remote_status": job.remote_status,
-        "progress": job.progress,
+        "progress": job.percent,
         "model": job.model,
         "size": job.size,
         "seconds": job.seconds,

@@ -171,6 +171,22 @@ class VideoJob(models.Model):
         return self.status in JobStatus.active()
 
     @property
+    def percent(self) -> int:
+        """The one progress figure every surface shows (0-100).
+
+        ``progress`` is the provider's raw number; 100 is kept for a stored file, so a
+        provider's 100 shows 98 until the download starts and 99 while it runs. A job
+        that is not moving (draft, failed, cancelled, needs attention) shows 0.
+        """
+        if self.status == JobStatus.COMPLETED:
+            return 100
+        if self.status == JobStatus.DOWNLOADING:
+            return 99
+        if self.status in JobStatus.in_flight():
+            return max(0, min(98, int(self.progress or 0)))
+        return 0
+
+    @property
     def short_prompt(self) -> str:
         text = " ".join(self.prompt_text.split())
         return text if len(text) <= 80 else text[:77] + "..."

@@ -31,7 +31,7 @@ def payload(job: VideoJob) -> dict[str, Any]:
         "id": str(job.uuid),
         "status": job.status,
         "status_label": job.get_status_display(),
-        "progress": 100 if job.status == JobStatus.COMPLETED else int(job.progress or 0),
+        "progress": job.percent,
         "active": active,
         "done": not active,
         "error": job.error_message if job.status in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION) else "",

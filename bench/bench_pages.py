@@ -94,7 +94,7 @@ def _seed(target: int, rng: random.Random, users: list[Any]) -> float:
                 seconds=rng.choice((4, 8, 12)), prompt_text=f"{rng.choice(PROMPTS)} (take {have + i})",
                 kind=JobKind.REMIX if remix else JobKind.CREATE, parent_id=rng.choice(parents) if remix else None,
                 status=status, remote_id=f"video_{uuidlib.uuid4().hex}", remote_status=status,
-                progress=100 if done else rng.randint(0, 99), requested_by=rng.choice(users),
+                progress=100 if done else rng.randint(0, 99), owner=rng.choice(users),
                 estimated_cost=Decimal("0.40"), created_at=created, submitted_at=created + dt.timedelta(seconds=2),
                 completed_at=created + dt.timedelta(seconds=90) if done else None,
                 stored_at=created + dt.timedelta(seconds=95) if done else None,

@@ -52,12 +52,12 @@ def check_budget(user: Any, cost: Decimal) -> None:
         return
     user_budget = conf.get("USER_MONTHLY_BUDGET")
     if user_budget is not None:
-        _check(user_budget, _committed(Q(requested_by=user)), cost,
+        _check(user_budget, _committed(Q(owner=user)), cost,
                whose="your", budget=f"user:{user.get_username()}")
     group_budgets = conf.get("GROUP_MONTHLY_BUDGETS") or {}
     if group_budgets:
         for group in user.groups.filter(name__in=list(group_budgets)).order_by("name"):
-            _check(group_budgets[group.name], _committed(Q(requested_by__groups=group)), cost,
+            _check(group_budgets[group.name], _committed(Q(owner__groups=group)), cost,
                    whose=f"the group {group.name!r}'s", budget=f"group:{group.name}")
 
 
@@ -66,4 +66,4 @@ def remaining(user: Any) -> Decimal | None:
     user_budget = conf.get("USER_MONTHLY_BUDGET")
     if user_budget is None or user is None or not getattr(user, "is_authenticated", False):
         return None
-    return max(Decimal("0"), Decimal(str(user_budget)) - _committed(Q(requested_by=user)))
+    return max(Decimal("0"), Decimal(str(user_budget)) - _committed(Q(owner=user)))

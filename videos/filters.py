@@ -139,7 +139,7 @@ class GalleryFilterForm(FilterForm):
             if data.get(name):
                 qs = qs.filter(**{name: data[name]})
         if data.get("owner"):
-            qs = qs.filter(requested_by=data["owner"])
+            qs = qs.filter(owner=data["owner"])
         tz = timezone.get_current_timezone()
         if data.get("date_from"):
             qs = qs.filter(created_at__gte=dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=tz))

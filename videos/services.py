@@ -74,7 +74,7 @@ def _new_job(user: Any, cost: Decimal, note: str, **fields: Any) -> VideoJob:
         job = VideoJob.objects.create(
             status=JobStatus.PENDING,
             estimated_cost=cost,
-            requested_by=user if getattr(user, "pk", None) else None,
+            owner=user if getattr(user, "pk", None) else None,
             **fields,
         )
         VideoJobEvent.objects.create(job=job, from_status="", to_status=JobStatus.PENDING, message=note + _who(user))
@@ -164,7 +164,7 @@ def submit(job: VideoJob) -> VideoJob:
     """Queue a draft for submission."""
     policy.require(Action.SUBMIT, job)
     with transaction.atomic():
-        _commit_spend(job.requested_by, job.estimated_cost)
+        _commit_spend(job.owner, job.estimated_cost)
         if job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
             enqueue("videos.tasks.submit_job", job.pk)
     return job

@@ -101,7 +101,7 @@ def test_submit_drafts(sora, op):
 
 def test_submit_over_budget(sora, op, operator, settings):
     settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "USER_MONTHLY_BUDGET": "0.10"}
-    draft = make_job(status=JobStatus.DRAFT, requested_by=operator)
+    draft = make_job(status=JobStatus.DRAFT, owner=operator)
     response = act(op, "submit_jobs", draft)
     assert "Over budget" in texts(response)
     draft.refresh_from_db()
@@ -120,7 +120,7 @@ def test_remix_asks_for_the_prompt_then_queues(sora, op, operator):
     response = confirm(op, "remix_jobs", job, busy, prompt="Same scene at night, with rain")
     remix = VideoJob.objects.get(kind=JobKind.REMIX)
     assert remix.parent == job and remix.prompt_text == "Same scene at night, with rain"
-    assert remix.requested_by == operator and remix.status == JobStatus.PENDING
+    assert remix.owner == operator and remix.status == JobStatus.PENDING
     msgs = texts(response)
     assert f"Remix queued as job #{remix.pk}" in msgs
     assert f"#{busy.pk}" in msgs and "Only a completed video can be used to remix" in msgs

@@ -23,7 +23,7 @@ def bulk_jobs(n: int, owner: Any) -> None:
     jobs = VideoJob.objects.bulk_create([
         VideoJob(provider="emu", model=("sora-2", "sora-2-pro")[i % 2], size=("1280x720", "720x1280")[i % 2],
                  seconds=4, prompt_text=f"Job number {i}: a kite over a park", status=statuses[i % 3],
-                 remote_id=f"video_{i:05d}", estimated_cost=Decimal("0.40"), requested_by=owner, progress=i % 100)
+                 remote_id=f"video_{i:05d}", estimated_cost=Decimal("0.40"), owner=owner, progress=i % 100)
         for i in range(first, first + n)
     ])
     VideoAsset.objects.bulk_create([
@@ -78,7 +78,7 @@ def test_job_changelist_filters_and_search(sora, op, operator):
     assert titles("?size=1792x1024") == ["A kite over a park"]
     assert titles("?provider=emu") == ["A kite over a park", "A lighthouse at dusk"]
     html = op.get(url).content.decode()
-    for heading in ("By status", "By kind", "By provider", "By model", "By size", "By requested by", "By created at"):
+    for heading in ("By status", "By kind", "By provider", "By model", "By size", "By owner", "By created at"):
         assert heading in html
 
 

@@ -43,7 +43,7 @@ def test_generate_creates_a_job_and_redirects_to_it(sora, op, operator):
     response = post(op, text="A red kite over a green park, slow pan", seconds="8")
     job = VideoJob.objects.get()
     assert response.redirect_chain[-1][0] == reverse("admin:videos_videojob_change", args=[job.pk])
-    assert job.status == JobStatus.PENDING and job.seconds == 8 and job.requested_by == operator
+    assert job.status == JobStatus.PENDING and job.seconds == 8 and job.owner == operator
     assert queued_funcs() == ["videos.tasks.submit_job"]
     assert any(f"Job #{job.pk} is queued" in str(m) for m in response.context["messages"])
 

@@ -67,14 +67,14 @@ def real_job(sora: Any, viewer: Any, tmp_path_factory: Any) -> VideoJob:
             with asset.file.open("rb") as src:
                 files[asset.variant].write_bytes(src.read())
         _made["job"] = {f.attname: getattr(job, f.attname) for f in VideoJob._meta.concrete_fields
-                        if f.attname not in ("id", "uuid", "requested_by_id", "remote_id", "created_at", "updated_at")}
+                        if f.attname not in ("id", "uuid", "owner_id", "remote_id", "created_at", "updated_at")}
         _made["assets"] = [
             ({f.attname: getattr(a, f.attname) for f in VideoAsset._meta.concrete_fields
               if f.attname not in ("id", "job_id", "file")}, files[a.variant])
             for a in job.assets.all()
         ]
         return job
-    job = VideoJob.objects.create(**_made["job"], requested_by=viewer)
+    job = VideoJob.objects.create(**_made["job"], owner=viewer)
     for fields, path in _made["assets"]:
         key = store_file(asset_key(job.uuid, fields["variant"]), _copy(path))
         VideoAsset.objects.create(job=job, file=key, **fields)

@@ -83,7 +83,7 @@ def test_in_flight_and_failed_cards(signed_in, real_job, clone_jobs):
 def test_filters_and_search(signed_in, real_job, clone_jobs, operator):
     clone_jobs(real_job, 3, model="sora-2-pro", size="1792x1024",
                prompt_text=lambda i: f"Pro clip {i}: a neon tram at night")
-    clone_jobs(real_job, 2, kind=JobKind.REMIX, parent_id=real_job.pk, requested_by_id=operator.pk,
+    clone_jobs(real_job, 2, kind=JobKind.REMIX, parent_id=real_job.pk, owner_id=operator.pk,
                prompt_text=lambda i: f"Remix {i}: the boat is now golden")
     url = reverse("videos:gallery")
 
@@ -163,14 +163,14 @@ def _count(client, url) -> int:
 
 
 def test_gallery_query_count_does_not_grow(signed_in, real_job, clone_jobs, operator):
-    clone_jobs(real_job, 9, requested_by_id=operator.pk)
+    clone_jobs(real_job, 9, owner_id=operator.pk)
     url = reverse("videos:gallery")
     _count(signed_in, url)  # warm caches (content types, permissions)
     small = _count(signed_in, url)
     filtered_small = _count(signed_in, url + f"?q=clip&owner={operator.pk}&model=sora-2")
     clone_jobs(real_job, 990, start=real_job.created_at - dt.timedelta(hours=1),
                status=lambda i: JobStatus.IN_PROGRESS if i % 7 == 0 else JobStatus.COMPLETED,
-               requested_by_id=operator.pk)
+               owner_id=operator.pk)
     assert VideoJob.objects.count() == 1000
     large = _count(signed_in, url)
     filtered_large = _count(signed_in, url + f"?q=clip&owner={operator.pk}&model=sora-2")

@@ -31,7 +31,7 @@ from videos.models import JobStatus, VideoJob
 
 user = User.objects.create_user("spender")
 drafts = [VideoJob.objects.create(provider="emu", model="sora-2", size="1280x720", seconds=12, prompt_text=f"Draft {n}",
-                                  status=JobStatus.DRAFT, estimated_cost=Decimal("1.20"), requested_by=user)
+                                  status=JobStatus.DRAFT, estimated_cost=Decimal("1.20"), owner=user)
           for n in range(10)]
 start = threading.Barrier(len(drafts))
 outcome = []
@@ -51,7 +51,7 @@ for thread in threads:
     thread.start()
 for thread in threads:
     thread.join()
-committed = sum(j.estimated_cost for j in VideoJob.objects.filter(requested_by=user).exclude(status=JobStatus.DRAFT))
+committed = sum(j.estimated_cost for j in VideoJob.objects.filter(owner=user).exclude(status=JobStatus.DRAFT))
 print(json.dumps({"outcome": sorted(outcome), "committed": str(committed)}))
 """
 

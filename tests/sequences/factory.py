@@ -32,7 +32,7 @@ from ..support import settle
 PROMPTS = ["Wide shot of a harbour at dawn, slow pan right", "Close-up of a gull on a wooden post"]
 _made: dict[str, Any] = {}
 
-_JOB_SKIP = ("id", "uuid", "requested_by_id", "remote_id", "created_at", "updated_at", "prompt_id",
+_JOB_SKIP = ("id", "uuid", "owner_id", "remote_id", "created_at", "updated_at", "prompt_id",
              "reference_image_id", "parent_id")
 _SEQ_SKIP = ("id", "uuid", "owner_id", "created_at", "updated_at", "stitch_token")
 
@@ -77,7 +77,7 @@ def stitched_sequence(keep_dir: Path, user: Any = None, *, title: str = "Harbour
         return sequence
     sequence = Sequence.objects.create(**{**_made["sequence"], "title": title}, owner=user)
     for position, (fields, prompt, seconds, files) in enumerate(_made["shots"], 1):
-        job = VideoJob.objects.create(**fields, requested_by=user)
+        job = VideoJob.objects.create(**fields, owner=user)
         for asset_fields, path in files:
             VideoAsset.objects.create(job=job, file=_store(asset_key(job.uuid, asset_fields["variant"]), path),
                                       **asset_fields)
@@ -113,7 +113,7 @@ def sequence_rows(statuses: list[str], *, status: str | None = None, title: str 
     for position, job_status in enumerate(statuses, 1):
         job = make_job(status=job_status, prompt_text=f"Shot {position} of {title}",
                        error_message=errors.get(position, ""), progress=40 if job_status == "in_progress" else 0,
-                       requested_by=owner, remote_id=f"video_{uuid.uuid4().hex[:12]}")
+                       owner=owner, remote_id=f"video_{uuid.uuid4().hex[:12]}")
         SequenceShot.objects.create(sequence=sequence, position=position, prompt_text=job.prompt_text, seconds=4,
                                     job=job)
     return sequence
@@ -134,7 +134,7 @@ def bulk_sequences(n: int, owner: Any = None, *, shots: int = 3) -> list[Sequenc
         VideoJob(provider="emu", model="sora-2", size="1280x720", seconds=4, prompt_text=f"Shot {p} of {seq.title}",
                  status=JobStatus.COMPLETED if seq.status == SequenceStatus.COMPLETED or p < shots
                  else (JobStatus.FAILED if seq.status == SequenceStatus.NEEDS_ATTENTION else JobStatus.IN_PROGRESS),
-                 estimated_cost=Decimal("0.40"), requested_by=owner)
+                 estimated_cost=Decimal("0.40"), owner=owner)
         for seq in made for p in range(1, shots + 1)
     ])
     if not jobs or jobs[0].pk is None:

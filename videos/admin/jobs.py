@@ -29,15 +29,15 @@ from .live import LivePanelMixin
 
 
 class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, admin.ModelAdmin):
-    list_display = ("thumb", "title", "status_column", "spec", "cost_column", "owner", "created")
+    list_display = ("thumb", "title", "status_column", "spec", "cost_column", "owner_column", "created")
     list_display_links = ("thumb", "title")
     # no filter reads the job table for its choices; the date hierarchy probes the created_at index;
     # the paginator counts at most 10,000 rows (large_tables)
-    list_filter = ("status", "kind", ProviderFilter, ModelFilter, SizeFilter, "requested_by", "created_at")
+    list_filter = ("status", "kind", ProviderFilter, ModelFilter, SizeFilter, "owner", "created_at")
     search_fields = ("prompt_text", "remote_id")
     search_help_text = "Search the prompt text or the provider's video id."
     date_hierarchy = "created_at"
-    list_select_related = ("requested_by",)
+    list_select_related = ("owner",)
     list_per_page = 50
     show_full_result_count = False
     paginator = LargeTablePaginator
@@ -51,7 +51,7 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
         ("Request", {"fields": ("prompt_text", ("kind", "parent_link"), ("provider_column", "model"),
                                 ("size", "seconds"), ("prompt_link", "reference_link"), "reference_fit",
                                 "extra_params")}),
-        ("Cost and owner", {"fields": (("cost_display", "requested_by"), "uuid")}),
+        ("Cost and owner", {"fields": (("cost_display", "owner"), "uuid")}),
         ("Record as loaded", {
             "classes": ("collapse",),
             "description": "The row as it was when this page was loaded; the panel above updates live.",
@@ -134,9 +134,9 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
         config = safe_provider(job.provider)
         return config.display_name if config else job.provider
 
-    @admin.display(description="Owner", ordering="requested_by__username")
-    def owner(self, job: VideoJob) -> str:
-        return job.requested_by.get_username() if job.requested_by_id else "—"
+    @admin.display(description="Owner", ordering="owner__username")
+    def owner_column(self, job: VideoJob) -> str:
+        return job.owner.get_username() if job.owner_id else "—"
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, job: VideoJob) -> str:

@@ -39,7 +39,7 @@ class LivePanelMixin:
     def _job(self, request: HttpRequest, object_id: str) -> VideoJob | None:
         return (
             VideoJob.objects.filter(pk=unquote(object_id)).select_related(
-                "requested_by", "parent", "prompt", "reference_image").prefetch_related(
+                "owner", "parent", "prompt", "reference_image").prefetch_related(
                 "assets", "events", Prefetch("children", VideoJob.objects.order_by("created_at", "id"))).first()
             if str(unquote(object_id)).isdigit() else None
         )

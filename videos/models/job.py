@@ -75,7 +75,7 @@ class VideoJobQuerySet(models.QuerySet):
         return self.exclude(status__in=(JobStatus.DELETED, JobStatus.DRAFT))
 
     def for_gallery(self) -> VideoJobQuerySet:
-        return self.visible().select_related("requested_by", "parent")
+        return self.visible().select_related("owner", "parent")
 
 
 class VideoJob(models.Model):
@@ -107,7 +107,7 @@ class VideoJob(models.Model):
     error_message = models.TextField(blank=True)
     remote_payload = models.JSONField(default=dict, blank=True)
 
-    requested_by = models.ForeignKey(
+    owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sora_jobs"
     )
     estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
@@ -151,7 +151,7 @@ class VideoJob(models.Model):
             models.Index(fields=["status", "next_check_at"], name="videos_job_sweep"),
             models.Index(fields=["provider", "status"], name="videos_job_provider_status"),
             models.Index(fields=["status", "-created_at"], name="videos_job_gallery"),
-            models.Index(fields=["requested_by", "-created_at"], name="videos_job_owner"),
+            models.Index(fields=["owner", "-created_at"], name="videos_job_owner"),
         ]
 
     def __str__(self) -> str:

@@ -103,7 +103,7 @@ def admin_links(request: HttpRequest, job: VideoJob) -> dict[str, str]:
 def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     job = (
         VideoJob.objects.visible()
-        .select_related("requested_by", "reference_image")
+        .select_related("owner", "reference_image")
         .prefetch_related(Prefetch("assets", queryset=VideoAsset.objects.order_by("variant")))
         .filter(uuid=uuid)
         .first()

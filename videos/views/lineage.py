@@ -80,7 +80,7 @@ def lineage(job: VideoJob) -> Lineage:
         rows = {
             j.pk: j
             for j in VideoJob.objects.filter(pk__in=wanted).exclude(status=JobStatus.DRAFT)
-            .select_related("requested_by").prefetch_related(thumbs)
+            .select_related("owner").prefetch_related(thumbs)
         }
     ancestors = [rows[r[0]] for r in sorted(up, key=lambda r: -r[2]) if r[0] in rows]
     root = Node(job=job, current=True)

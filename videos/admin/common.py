@@ -30,12 +30,13 @@ class SubmitPermissionMixin:
         return can_submit(request)
 
 
-def asset_url(asset: Any, *, download: bool = False) -> str | None:
-    """The authenticated media view's URL for a VideoAsset (None until that view is installed)."""
+def asset_url(asset: Any, *, download: bool = False, route: str = "videos:asset") -> str | None:
+    """The authenticated media view's URL for a VideoAsset, or a SequenceAsset with
+    ``route="videos:sequence_asset"`` (None until that view is installed)."""
     if asset is None:
         return None
     try:
-        url = reverse("videos:asset", args=[asset.pk])
+        url = reverse(route, args=[asset.pk])
     except NoReverseMatch:
         return None
     return url + "?download=1" if download else url

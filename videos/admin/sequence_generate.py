@@ -15,7 +15,6 @@ from .. import budgets, conf, sequences, services
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import (
     Sequence,
-    SequenceStatus,
 )
 from .common import (
     model_table,
@@ -26,8 +25,6 @@ from .common import (
 from .sequence_forms import MAX_SHOTS, SequenceSettingsForm, ShotFormSet
 from .sequence_tools import job_admin_link
 
-ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
-APPLY = "apply"
 _SHOT_ERROR = re.compile(r"^Shot (\d+): (.*)$", re.S)
 
 

@@ -1,7 +1,6 @@
 """The sequence page: stitched player, shot table, and its buttons (stitch again, retry or replace a shot)."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib import messages
@@ -34,9 +33,6 @@ from .common import (
 from .sequence_forms import ReplaceShotForm
 from .sequence_tools import job_admin_link, request_stitch, sequence_asset_url, shot_is_bad, stitch_refusal
 
-ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
-APPLY = "apply"
-_SHOT_ERROR = re.compile(r"^Shot (\d+): (.*)$", re.S)
 
 
 class SequencePageMixin:
@@ -124,7 +120,7 @@ class SequencePageMixin:
             "tools": tools,
             "stitch_refusal": refusal,
             "stale": stale_note(sequence) if assets.get("video") else "",
-            "active": sequence.status in ACTIVE,
+            "active": sequence.status in SequenceStatus.active(),
             "watch": moving(sequence, report),
             "status_url": status_url,
             "version": payload(sequence, shots=False)["version"],

@@ -28,6 +28,11 @@ class SequenceStatus(models.TextChoices):
     NEEDS_ATTENTION = "needs_attention", "A shot needs attention"  # retry or replace it
     FAILED = "failed", "Stitching failed"  # stitch again
 
+    @classmethod
+    def active(cls) -> tuple[str, ...]:
+        """Still moving without anyone's help (shots rendering, or the stitch running)."""
+        return (cls.RENDERING, cls.STITCHING)
+
 
 class Sequence(models.Model):
     """A longer video made of several shots (clips) of one provider, model and size."""

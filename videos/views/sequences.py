@@ -31,7 +31,6 @@ from .gallery import provider_labels, render_page
 from .status import parse_ids
 
 #: The states in which a sequence still moves on its own (shots rendering, or stitching).
-ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
 VARIANTS = ("video", "thumbnail", "spritesheet")
 
 
@@ -86,7 +85,7 @@ def decorate(items: Iterable[Sequence]) -> list[Sequence]:
         sequence.shot_list = shots  # type: ignore[attr-defined]
         sequence.report = report  # type: ignore[attr-defined]
         sequence.label = status_label(sequence, report)  # type: ignore[attr-defined]
-        sequence.active = sequence.status in ACTIVE  # type: ignore[attr-defined]
+        sequence.active = sequence.status in SequenceStatus.active()  # type: ignore[attr-defined]
         sequence.requested_seconds = sum(s.seconds for s in shots)  # type: ignore[attr-defined]
         sequence.provider_label = labels.get(sequence.provider, sequence.provider)  # type: ignore[attr-defined]
         result.append(sequence)
@@ -96,7 +95,7 @@ def decorate(items: Iterable[Sequence]) -> list[Sequence]:
 def moving(sequence: Sequence, report: SequenceProgress) -> bool:
     """Something is still under way: the sequence renders or stitches, or a shot is still rendering
     (one shot can fail while another is still being made)."""
-    return sequence.status in ACTIVE or any(s.status in JobStatus.active() for s in report.shots)
+    return sequence.status in SequenceStatus.active() or any(s.status in JobStatus.active() for s in report.shots)
 
 
 def status_label(sequence: Sequence, report: SequenceProgress) -> str:
@@ -161,7 +160,7 @@ def shot_payload(state: Any) -> dict[str, Any]:
 
 def payload(sequence: Sequence, *, shots: bool = True) -> dict[str, Any]:
     report: SequenceProgress = sequence.report  # type: ignore[attr-defined]
-    active = sequence.status in ACTIVE
+    active = sequence.status in SequenceStatus.active()
     bad = len(report.failed)
     data: dict[str, Any] = {
         "id": str(sequence.uuid),
@@ -260,7 +259,7 @@ def sequence_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "estimated_cost": sum((s.job.estimated_cost for s in shots if s.job), 0),
         "currency": currency,
         "admin": admin_links(request, sequence),
-        "active": sequence.status in ACTIVE,
+        "active": sequence.status in SequenceStatus.active(),
         "watch": moving(sequence, report),
     }
     return render_page(request, "videos/sequence_detail.html", context)
@@ -295,7 +294,7 @@ def sequences_status(request: HttpRequest) -> JsonResponse:
     result: dict[str, Any] = {}
     for sequence in items:
         item = payload(sequence, shots=False)
-        if with_cards and sequence.status not in ACTIVE:
+        if with_cards and sequence.status not in SequenceStatus.active():
             item["html"] = render_to_string("videos/_sequence_card.html", {"sequence": sequence}, request=request)
         result[str(sequence.uuid)] = item
     missing = [str(i) for i in ids if str(i) not in result]

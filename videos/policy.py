@@ -8,13 +8,15 @@ what the job and its provider allow.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils import timezone
 
 from . import capabilities, conf
 from .exceptions import InvalidRequest, JobStateError, SoraVideosError
-from .models import JobError, JobStatus, VideoJob
+from .models import JobError, JobStatus, Sequence, SequenceShot, SequenceStatus, VideoJob
 
 
 class Action(models.TextChoices):
@@ -56,6 +58,8 @@ class Refusal:
 RESUBMITTABLE = (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.COMPLETED)
 #: ``error_code`` values of jobs whose paid video is still worth downloading.
 DOWNLOAD_FAILURES = (JobError.DOWNLOAD_FAILED, JobError.CONTENT_EXPIRED)
+#: A stitching claim older than this (seconds) is presumed dead and may be taken over.
+STITCH_STALE = 600.0
 _DERIVED = {Action.REMIX: "remix", Action.EDIT: "edit", Action.EXTEND: "extend"}
 
 
@@ -122,3 +126,26 @@ def require(action: str, job: VideoJob) -> None:
     found = refusal(action, job)
     if found is not None:
         raise found.error()
+
+
+def stitch_refusal(sequence: Sequence, shots: list[SequenceShot]) -> Refusal | None:
+    """Why ``sequence`` cannot be stitched now from ``shots`` (its shots, jobs selected), or None."""
+    action = "stitch"  # a sequence's action; Action lists what may be done to a job
+    if not shots:
+        return Refusal(action, RefusalCode.WRONG_STATE, "it has no shots")
+    waiting = [s for s in shots if s.job is None or s.job.status != JobStatus.COMPLETED]
+    if waiting:
+        listing = ", ".join(f"{s.position} ({_state(s.job) if s.job else 'no job'})" for s in waiting)
+        many = len(waiting) > 1
+        return Refusal(action, RefusalCode.WRONG_STATE,
+                       f"shot{'s' if many else ''} {listing} {'are' if many else 'is'} not completed")
+    if is_being_stitched(sequence):
+        return Refusal(action, RefusalCode.BUSY, "it is being stitched right now")
+    return None
+
+
+def is_being_stitched(sequence: Sequence) -> bool:
+    """A worker holds a live stitching claim (younger than ``STITCH_STALE``)."""
+    started = sequence.stitch_started_at
+    return (sequence.status == SequenceStatus.STITCHING and started is not None
+            and started > timezone.now() - dt.timedelta(seconds=STITCH_STALE))

@@ -36,14 +36,13 @@ from .models import (
     SequenceStatus,
     VideoJob,
 )
+from .policy import STITCH_STALE
 from .queue import enqueue
 from .signals import job_status_changed, job_stored
 from .validation import check_request
 
 log = logging.getLogger(__name__)
 
-#: A stitching claim older than this (seconds) is presumed dead and may be taken over.
-STITCH_STALE = 600.0
 #: Separates per-shot prompts in one prompt string: "shot one || shot two".
 SHOT_SEPARATOR = "||"
 

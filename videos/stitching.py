@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from . import media, storage
 from .models import AssetVariant, JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus
-from .sequences import STITCH_STALE, ready_to_stitch, shots_of, update_status
+from .policy import STITCH_STALE
+from .sequences import ready_to_stitch, shots_of, update_status
 
 log = logging.getLogger(__name__)
 

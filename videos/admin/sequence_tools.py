@@ -1,41 +1,27 @@
 """What the sequence admin's pages and actions share: links, the stitch and retry rules they show."""
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import sequences
+from .. import policy, sequences
 from ..exceptions import JobStateError
 from ..models import (
-    JobStatus,
     Sequence,
     SequenceShot,
-    SequenceStatus,
 )
 from ..queue import enqueue
 from ..sequences import BAD
 from .common import (
+    asset_url,
     money,
 )
 
-ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
-APPLY = "apply"
-_SHOT_ERROR = re.compile(r"^Shot (\d+): (.*)$", re.S)
-
 
 def sequence_asset_url(asset: Any, *, download: bool = False) -> str | None:
-    if asset is None:
-        return None
-    try:
-        url = reverse("videos:sequence_asset", args=[asset.pk])
-    except NoReverseMatch:
-        return None
-    return url + "?download=1" if download else url
+    return asset_url(asset, download=download, route="videos:sequence_asset")
 
 
 def job_admin_link(job: Any) -> str:
@@ -47,19 +33,9 @@ def shot_is_bad(shot: SequenceShot) -> bool:
 
 
 def stitch_refusal(sequence: Sequence, shots: list[SequenceShot]) -> str:
-    """Why the sequence cannot be stitched now ("" when it can)."""
-    waiting = [s for s in shots if s.job is None or s.job.status != JobStatus.COMPLETED]
-    if not shots:
-        return "it has no shots"
-    if waiting:
-        listing = ", ".join(
-            f"{s.position} ({s.job.get_status_display().lower() if s.job else 'no job'})" for s in waiting)
-        return f"shot{'s' if len(waiting) > 1 else ''} {listing} {'are' if len(waiting) > 1 else 'is'} not completed"
-    stale = timezone.now() - dt.timedelta(seconds=sequences.STITCH_STALE)
-    started = sequence.stitch_started_at
-    if sequence.status == SequenceStatus.STITCHING and started is not None and started > stale:
-        return "it is being stitched right now"
-    return ""
+    """Why the sequence cannot be stitched now ("" when it can): :func:`videos.policy.stitch_refusal`'s words."""
+    refusal = policy.stitch_refusal(sequence, shots)
+    return refusal.message if refusal else ""
 
 
 def request_stitch(sequence: Sequence) -> str:

@@ -11,7 +11,6 @@ Deleting a sequence removes its stitched files and its rows; the shots' jobs are
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib import admin
@@ -25,14 +24,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import sequences
+from .. import policy, sequences
 from ..models import (
     AssetVariant,
     JobStatus,
     Sequence,
     SequenceAsset,
     SequenceShot,
-    SequenceStatus,
 )
 from ..sequences import BAD
 from .common import (
@@ -44,11 +42,9 @@ from .common import (
 from .job_filters import ProviderFilter
 from .sequence_generate import GenerateSequenceMixin
 from .sequence_page import SequencePageMixin
-from .sequence_tools import request_stitch, retry_bad_shots, sequence_asset_url, stitch_refusal
+from .sequence_tools import request_stitch, retry_bad_shots, sequence_asset_url
 
-ACTIVE = (SequenceStatus.RENDERING, SequenceStatus.STITCHING)
 APPLY = "apply"
-_SHOT_ERROR = re.compile(r"^Shot (\d+): (.*)$", re.S)
 
 
 # --- changelist actions ----------------------------------------------------------------------
@@ -246,7 +242,7 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
                 "files": len(sequence.assets.all()),
                 "jobs": [s.job for s in shots if s.job is not None],
                 "note": "being stitched right now; delete it once the stitch is done"
-                if stitch_refusal(sequence, [s for s in shots if s.job]) == "it is being stitched right now" else "",
+                if policy.is_being_stitched(sequence) else "",
             })
         context = {
             **self.admin_site.each_context(request),

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import advice, sequences, stitching
+from .. import advice, policy, sequences, stitching
 from ..exceptions import InvalidRequest
-from ..models import JobStatus, Sequence, SequenceStatus
+from ..models import Sequence, SequenceStatus
 from . import EXIT_FAILED
 from .common import (
     SUFFIXES,
@@ -54,7 +54,7 @@ def sequence_status(console: Console, o: dict[str, Any]) -> None:
     head = f"Sequence {sequence.pk} {sequence.title!r}: {sequence.get_status_display().lower()}"
     if sequence.is_current:
         head += f", stitched {sequence.duration or 0:.1f} s"
-    elif sequence.status in (SequenceStatus.RENDERING, SequenceStatus.STITCHING):
+    elif sequence.status in SequenceStatus.active():
         head += f", {report.done} of {len(report.shots)} shots done ({report.percent}%)"
     lines = [head, f"{sequence.provider} · {sequence.model} · {sequence.size} · uuid {sequence.uuid}"]
     rows = [[s.position, s.job.pk if s.job else "-", s.status, f"{s.progress}%", s.seconds, s.attempts,
@@ -110,11 +110,9 @@ def sequence_replace(console: Console, o: dict[str, Any]) -> None:
 def sequence_stitch(console: Console, o: dict[str, Any]) -> None:
     sequence = resolve_sequence(o["sequence"])
     shots = sequences.shots_of(sequence)
-    pending = [s for s in shots if s.job is None or s.job.status != JobStatus.COMPLETED]
-    if pending:
-        listing = ", ".join(f"{s.position} ({s.job.status if s.job else 'no job'})" for s in pending)
-        raise CommandError(f"Sequence {sequence.pk} cannot be stitched yet: shot(s) {listing} are not completed.",
-                           returncode=EXIT_FAILED)
+    refusal = policy.stitch_refusal(sequence, shots)
+    if refusal is not None:
+        raise CommandError(f"Sequence {sequence.pk} cannot be stitched now: {refusal.message}.", returncode=EXIT_FAILED)
     result = stitching.stitch(sequence.pk, force=o["force"])
     if result is None:
         raise CommandError(f"Sequence {sequence.pk} no longer exists.", returncode=EXIT_FAILED)

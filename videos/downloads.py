@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from . import capabilities, conf, media, storage
 from .exceptions import ProviderError
-from .models import FORGOTTEN, AssetVariant, JobError, JobKind, JobStatus, VideoAsset, VideoJob, forgotten_message
+from .models import AssetVariant, JobError, JobKind, JobStatus, VideoAsset, VideoJob
 from .providers import Provider, get_provider
 from .queue import enqueue
 from .signals import job_stored
@@ -376,13 +376,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
     expired = job.expires_at is not None and now >= job.expires_at
     gone = isinstance(exc, ProviderError) and exc.status_code == 404
     if gone and not expired and job.expires_at is None:  # vLLM-Omni after a restart or a file TTL
-        job.transition(
-            JobStatus.FAILED,
-            expect=(JobStatus.DOWNLOADING,),
-            download_heartbeat_at=None,
-            error_code=FORGOTTEN,
-            error_message=forgotten_message(exc),
-        )
+        job.forget(exc, expect=(JobStatus.DOWNLOADING,), download_heartbeat_at=None)
         return
     if expired:
         job.transition(

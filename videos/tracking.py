@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from decimal import Decimal
 from typing import Iterable
 
 from django.core.cache import cache
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from . import capabilities, conf
 from .exceptions import InvalidRequest, ProviderError
-from .models import FORGOTTEN, JobError, JobKind, JobStatus, Lease, VideoJob, VideoJobEvent, forgotten_message
+from .models import JobError, JobKind, JobStatus, Lease, VideoJob, VideoJobEvent
 from .providers import Provider, RemoteVideo
 from .providers import base as remote
 from .queue import enqueue
@@ -113,8 +114,6 @@ def import_remote(provider: Provider, video: RemoteVideo) -> tuple[VideoJob, boo
     its parent when the provider names one we know. Raises
     :class:`~videos.exceptions.InvalidRequest` for a video that cannot be mirrored.
     """
-    from decimal import Decimal
-
     existing = VideoJob.objects.filter(provider=provider.name, remote_id=video.id).first()
     if existing is not None:
         return existing, False
@@ -202,13 +201,7 @@ def refresh_one(provider: Provider, job: VideoJob) -> None:
         video, hint = provider.retrieve(job.remote_id, model=job.model)
     except ProviderError as exc:
         if exc.status_code == 404:
-            job.transition(
-                JobStatus.FAILED,
-                expect=(JobStatus.QUEUED, JobStatus.IN_PROGRESS),
-                error_code=FORGOTTEN,
-                error_message=forgotten_message(exc),
-                next_check_at=None,
-            )
+            job.forget(exc, expect=(JobStatus.QUEUED, JobStatus.IN_PROGRESS), next_check_at=None)
         else:
             _back_off([job], exc)
         return

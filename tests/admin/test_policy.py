@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from videos import policy, services
 from videos.exceptions import SoraVideosError
-from videos.models import FORGOTTEN, JobStatus
+from videos.models import JobError, JobStatus
 from videos.policy import Action
 
 from .conftest import make_job
@@ -28,7 +28,7 @@ STATES = [
     (JobStatus.COMPLETED, "video_c", ""),
     (JobStatus.FAILED, "video_f", "moderation_blocked"),
     (JobStatus.FAILED, "video_e", "content_expired"),
-    (JobStatus.FAILED, "video_g", FORGOTTEN),
+    (JobStatus.FAILED, "video_g", JobError.FORGOTTEN),
     (JobStatus.NEEDS_ATTENTION, "video_n", "download_failed"),
     (JobStatus.NEEDS_ATTENTION, "", "create_unconfirmed"),
     (JobStatus.DELETED, "video_x", ""),

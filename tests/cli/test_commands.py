@@ -7,7 +7,7 @@ import pytest
 
 from tests.support import settle
 from videos import media, services
-from videos.models import JobKind, JobStatus, VideoJob
+from videos.models import JobError, JobKind, JobStatus, VideoJob
 
 from .helpers import no_api_calls, sora
 
@@ -155,10 +155,8 @@ def test_delete_removes_remote_and_local_files(site):
 
 
 def test_resubmit_makes_a_forgotten_job_again(site):
-    from videos.models import FORGOTTEN
-
     job = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
-                                  prompt_text="A kite", status=JobStatus.FAILED, error_code=FORGOTTEN)
+                                  prompt_text="A kite", status=JobStatus.FAILED, error_code=JobError.FORGOTTEN)
     result = sora("resubmit", job.pk)
     assert result.code == 0, result.err
     again = VideoJob.objects.exclude(pk=job.pk).get()

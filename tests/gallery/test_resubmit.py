@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from videos.models import FORGOTTEN, JobStatus, VideoJob, forgotten_message
+from videos.models import JobError, JobStatus, VideoJob, forgotten_message
 
 from .conftest import make_user
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _forgotten() -> VideoJob:
     return VideoJob.objects.create(provider="emu", model="sora-2", size="1280x720", seconds=4, prompt_text="A kite",
-                                   status=JobStatus.FAILED, remote_id="video_gone", error_code=FORGOTTEN,
+                                   status=JobStatus.FAILED, remote_id="video_gone", error_code=JobError.FORGOTTEN,
                                    error_message=forgotten_message("404: Video not found"))
 
 

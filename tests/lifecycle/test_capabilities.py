@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from videos import capabilities, conf, services
 from videos.exceptions import InvalidRequest
-from videos.models import FORGOTTEN, JobStatus, ProviderCapability, VideoJob
+from videos.models import JobError, JobStatus, ProviderCapability, VideoJob
 from videos.providers import get_provider
 from videos.providers.errors import endpoint_missing, server_reason
 from videos.pipeline import sweep_once
@@ -75,7 +75,7 @@ def test_a_restarted_vllm_leaves_every_job_forgotten_within_one_sweep(emulators,
     sweep_once(get_provider("emu"))
     for job in jobs:
         job.refresh_from_db()
-        assert (job.status, job.error_code) == (JobStatus.FAILED, FORGOTTEN)
+        assert (job.status, job.error_code) == (JobStatus.FAILED, JobError.FORGOTTEN)
         assert "no longer knows this video: it restarted or cleaned up before we stored it" in job.error_message
     sweep_once(get_provider("emu"))
     drain()
@@ -93,7 +93,7 @@ def test_a_completed_job_whose_file_is_gone_is_forgotten(emulators, settings, tm
     emu.complete(job.remote_id)
     emu.expire(job.remote_id)  # a file TTL: the job still says completed, its content is 404
     [job] = settle([job])
-    assert (job.status, job.error_code) == (JobStatus.FAILED, FORGOTTEN)
+    assert (job.status, job.error_code) == (JobStatus.FAILED, JobError.FORGOTTEN)
 
 
 def test_settings_pins_win_over_what_was_learned(emulators, settings, tmp_path):

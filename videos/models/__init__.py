@@ -1,7 +1,7 @@
 """Models that mirror the provider's videos and the files we keep of them."""
 from .asset import AssetVariant, VideoAsset
 from .capability import ProviderCapability
-from .job import FORGOTTEN, JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
+from .job import JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
 from .lease import Lease
 from .prompt import Prompt
 from .reference_image import ReferenceImage
@@ -9,7 +9,6 @@ from .sequence import Sequence, SequenceAsset, SequenceShot, SequenceStatus
 from .webhook import WebhookEvent
 
 __all__ = [
-    "FORGOTTEN",
     "AssetVariant",
     "JobError",
     "JobKind",

@@ -60,10 +60,6 @@ class JobError(models.TextChoices):
     STALLED = "stalled", "No news from the provider"
 
 
-#: ``error_code`` of a job its server no longer knows (it restarted or cleaned up first).
-FORGOTTEN = JobError.FORGOTTEN
-
-
 def forgotten_message(reason: object) -> str:
     """What a forgotten job says, on every surface: what happened and what to do."""
     return (f"The server no longer knows this video: it restarted or cleaned up before we stored it ({reason}). "
@@ -226,6 +222,15 @@ class VideoJob(models.Model):
                 lambda: job_status_changed.send(sender=VideoJob, job=self, old_status=old, new_status=to)
             )
         return True
+
+    def forget(self, reason: object, *, expect: tuple[str, ...], **fields: Any) -> bool:
+        """End a job its server no longer knows (a 404 after a restart or a file TTL).
+
+        Failed with ``JobError.FORGOTTEN``, never polled or sent again by itself: re-sending
+        would pay again, so re-submitting is left to a person.
+        """
+        return self.transition(JobStatus.FAILED, expect=expect, error_code=JobError.FORGOTTEN,
+                               error_message=forgotten_message(reason), **fields)
 
     def update_fields(self, **fields: Any) -> None:
         """Write fields that are not a status change, without touching the rest of the row."""

@@ -6,6 +6,7 @@ drift apart. Prices are US dollars per second of output; a dict maps size -> pri
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 DIALECTS: tuple[str, ...] = (
@@ -143,6 +144,4 @@ TERMINAL_GONE = frozenset({"expired", "deleted"})
 
 def models_for(dialect: str) -> dict[str, dict[str, Any]]:
     """The model table for ``dialect`` (a deep copy, safe to mutate)."""
-    import copy
-
     return copy.deepcopy(MODEL_PRESETS[dialect])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,6 @@ def delete_key(key: str) -> None:
 
 def cleanup_incoming(older_than_seconds: float = 6 * 3600) -> int:
     """Remove download temp files older than this (left by killed workers); returns how many."""
-    import time
-
     cutoff = time.time() - older_than_seconds
     removed = 0
     for entry in _incoming_dir().glob("sora-*"):

@@ -1,6 +1,7 @@
 """The job admin: the operators' studio for generating, watching and handling videos."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin
@@ -179,8 +180,6 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
 
     @admin.display(description="Remote payload")
     def payload(self, job: VideoJob) -> str:
-        import json
-
         if not job.remote_payload:
             return "—"
         text = json.dumps(job.remote_payload, indent=2, sort_keys=True, default=str)

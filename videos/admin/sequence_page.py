@@ -21,6 +21,7 @@ from ..models import (
     SequenceStatus,
     VideoAsset,
 )
+from ..views.sequences import moving, payload, stale_note, status_label
 from .common import (
     asset_url,
     can_submit,
@@ -32,7 +33,6 @@ from .common import (
 )
 from .sequence_forms import ReplaceShotForm
 from .sequence_tools import job_admin_link, request_stitch, sequence_asset_url, shot_is_bad, stitch_refusal
-
 
 
 class SequencePageMixin:
@@ -47,8 +47,6 @@ class SequencePageMixin:
         return super().change_view(request, object_id, form_url, context)
 
     def page_context(self, request: HttpRequest, sequence: Sequence) -> dict[str, Any]:
-        from ..views.sequences import moving, payload, stale_note, status_label
-
         config = safe_provider(sequence.provider)
         shots = list(
             sequence.shots.select_related("job", "reference_image").defer("job__remote_payload")

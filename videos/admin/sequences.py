@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -230,8 +231,6 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
 
     def delete_confirmation(self, request: HttpRequest, items: list[Sequence], *, action: str,
                             form_action: str | None = None) -> TemplateResponse:
-        from django.contrib.admin import helpers
-
         opts = self.model._meta
         rows = []
         for sequence in items:

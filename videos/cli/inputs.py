@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Iterable
@@ -168,8 +169,6 @@ def output_path(given: str | None, default_name: str) -> Path:
 
 def write_file(field_file: Any, path: Path) -> int:
     """Copy a stored file to ``path`` whole (written beside it, then renamed); returns bytes."""
-    import shutil
-
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
     try:
         with field_file.open("rb") as src, open(staging, "wb") as dst:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import urllib.request
 from typing import Any, Iterator
 
 import httpx2
@@ -115,8 +116,6 @@ class _Body(httpx2.SyncByteStream):
 
 def environment_proxies() -> dict[str, str]:
     """Proxies set in the environment for HTTP(S) (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, any case)."""
-    import urllib.request
-
     return {scheme: url for scheme, url in urllib.request.getproxies().items() if scheme in ("http", "https", "all")}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -49,9 +51,6 @@ def aspect(size: Any) -> str:
 @register.filter
 def ago(value: Any) -> str:
     """ "just now", "5 minutes ago", "2 days ago" (timesince's first unit only)."""
-    from django.utils import timezone
-    from django.utils.timesince import timesince
-
     if not value:
         return ""
     if (timezone.now() - value).total_seconds() < 60:

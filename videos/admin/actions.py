@@ -22,7 +22,7 @@ from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import JobStatus, VideoJob
 from ..policy import Action
 from ..validation import check_prompt
-from .common import describe, done, model_table, money, return_url, run_each, safe_provider
+from .common import admin_page, describe, done, model_table, money, return_url, run_each, safe_provider
 from .forms import ExtendForm, NewPromptForm, VideoSettingsForm
 
 APPLY = "apply"
@@ -61,11 +61,8 @@ def intermediate(
     configs = [safe_provider(name or None) for name in providers]
     emulators = [config for config in configs if config is not None and config.emulator]
     context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
+        **admin_page(modeladmin, request, title),
         "intro": intro,
-        "opts": opts,
-        "app_label": opts.app_label,
         "action": action,
         "rows": rows,
         "applicable": sum(1 for _, note in items if not note),

@@ -30,6 +30,12 @@ class SubmitPermissionMixin:
         return can_submit(request)
 
 
+def admin_page(model_admin: Any, request: HttpRequest, title: str) -> dict[str, Any]:
+    """What the context of every custom admin page starts with: the site's chrome, the title, the app."""
+    opts = model_admin.model._meta
+    return {**model_admin.admin_site.each_context(request), "title": title, "opts": opts, "app_label": opts.app_label}
+
+
 def asset_url(asset: Any, *, download: bool = False, route: str = "videos:asset") -> str | None:
     """The authenticated media view's URL for a VideoAsset, or a SequenceAsset with
     ``route="videos:sequence_asset"`` (None until that view is installed)."""

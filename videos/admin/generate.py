@@ -17,6 +17,7 @@ from .. import budgets, conf, services
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import ReferenceImage, VideoJob
 from .common import (
+    admin_page,
     model_table,
     money,
     reference_image_url,
@@ -107,7 +108,6 @@ class GeneratePageMixin:
         return None
 
     def render_generate(self, request: HttpRequest, form: GenerateForm) -> TemplateResponse:
-        opts = self.model._meta
         provider = safe_provider(form.value("provider") or None) or conf.provider()
         estimate = None
         with contextlib.suppress(SoraVideosError):
@@ -121,10 +121,7 @@ class GeneratePageMixin:
             reference = ReferenceImage.objects.filter(pk=int(ref_id)).first()
         remaining = budgets.remaining(request.user)
         context = {
-            **self.admin_site.each_context(request),
-            "title": "Generate a video",
-            "opts": opts,
-            "app_label": opts.app_label,
+            **admin_page(self, request, "Generate a video"),
             "form": form,
             "media": self.media + form.media,
             "model_table": model_table(),

@@ -18,7 +18,7 @@ from ..exceptions import InvalidRequest
 from ..images import FORMATS, fit_image
 from ..models import ReferenceImage, VideoJob
 from ..storage import delete_key
-from .common import all_sizes, can_submit, reference_image_url
+from .common import admin_page, all_sizes, can_submit, reference_image_url
 from .forms import ReferenceUploadForm
 from .job_filters import ConfiguredValueFilter
 from .large_tables import LargeTableAdminMixin
@@ -127,12 +127,8 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
                 text = "This image was already stored; here it is." if existed else "Image checked and stored."
                 messages.success(request, text)
                 return HttpResponseRedirect(reverse("admin:videos_referenceimage_change", args=[ref.pk]))
-        opts = self.model._meta
         context = {
-            **self.admin_site.each_context(request),
-            "title": "Upload a reference image",
-            "opts": opts,
-            "app_label": opts.app_label,
+            **admin_page(self, request, "Upload a reference image"),
             "form": form,
             "media": self.media + form.media,
             "has_view_permission": self.has_view_permission(request),

@@ -19,6 +19,7 @@ from .. import capabilities, conf
 from ..cli.console import safe_url
 from ..exceptions import ProviderError
 from ..providers import get_provider
+from .common import admin_page
 
 
 class ProviderCapabilityAdmin(admin.ModelAdmin):
@@ -42,9 +43,7 @@ class ProviderCapabilityAdmin(admin.ModelAdmin):
                               "served": capabilities.learned_models(config),
                               "models_due": capabilities.models_due(config)})
         context = {
-            **self.admin_site.each_context(request),
-            "title": "What each provider can do",
-            "opts": self.model._meta,
+            **admin_page(self, request, "What each provider can do"),
             "providers": providers,
             "can_check": self.has_change_permission(request),
             "ttl_hours": float(conf.get("CAPABILITY_TTL")) / 3600,

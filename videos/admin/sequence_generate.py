@@ -17,6 +17,7 @@ from ..models import (
     Sequence,
 )
 from .common import (
+    admin_page,
     model_table,
     money,
     reference_image_url,
@@ -120,17 +121,13 @@ class GenerateSequenceMixin:
         return None
 
     def render_generate(self, request: HttpRequest, form: SequenceSettingsForm, shots: Any) -> TemplateResponse:
-        opts = self.model._meta
         provider = safe_provider(form.value("provider") or None) or conf.provider()
         remaining = budgets.remaining(request.user)
         rows = [{"form": f, "number": n, "kept": f.kept_preview()} for n, f in enumerate(shots.forms, 1)]
         for row in rows:
             row["kept_url"] = reference_image_url(row["kept"])
         context = {
-            **self.admin_site.each_context(request),
-            "title": "Generate a sequence",
-            "opts": opts,
-            "app_label": opts.app_label,
+            **admin_page(self, request, "Generate a sequence"),
             "form": form,
             "shots": shots,
             "rows": rows,

@@ -23,6 +23,7 @@ from ..models import (
 )
 from ..views.sequences import moving, payload, stale_note, status_label
 from .common import (
+    admin_page,
     asset_url,
     can_submit,
     describe,
@@ -195,12 +196,8 @@ class SequencePageMixin:
             refusal = (f"Shot {position} is still {shot.job.get_status_display().lower()} (job {shot.job.pk}); "
                        "wait for it to finish before you replace it.")
         per_second = spec.cost(sequence.size, 1) if spec else None
-        opts = self.model._meta
         context = {
-            **self.admin_site.each_context(request),
-            "title": f"Replace shot {position} of sequence #{sequence.pk}",
-            "opts": opts,
-            "app_label": opts.app_label,
+            **admin_page(self, request, f"Replace shot {position} of sequence #{sequence.pk}"),
             "sequence": sequence,
             "shot": shot,
             "form": form,

@@ -36,6 +36,7 @@ from ..models import (
 from ..sequences import BAD
 from .common import (
     SubmitPermissionMixin,
+    admin_page,
     can_submit,
     run_each,
     safe_provider,
@@ -231,7 +232,6 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
 
     def delete_confirmation(self, request: HttpRequest, items: list[Sequence], *, action: str,
                             form_action: str | None = None) -> TemplateResponse:
-        opts = self.model._meta
         rows = []
         for sequence in items:
             shots = list(sequence.shots.all())
@@ -244,10 +244,7 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
                 if policy.is_being_stitched(sequence) else "",
             })
         context = {
-            **self.admin_site.each_context(request),
-            "title": "Delete sequences",
-            "opts": opts,
-            "app_label": opts.app_label,
+            **admin_page(self, request, "Delete sequences"),
             "rows": rows,
             "applicable": sum(1 for row in rows if not row["note"]),
             "action": action,

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -365,3 +366,14 @@ def validate() -> None:
 def _clear_cache(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING:
         _cache.clear()
+
+
+def safe_url(url: str) -> str:
+    """A URL without any user:password part (never print a credential)."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        parts = parts._replace(netloc=host)
+    return urlunsplit(parts)

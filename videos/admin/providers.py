@@ -16,7 +16,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from .. import capabilities, conf
-from ..cli.console import safe_url
 from ..exceptions import ProviderError
 from ..providers import get_provider
 from .common import admin_page
@@ -39,7 +38,7 @@ class ProviderCapabilityAdmin(admin.ModelAdmin):
             rows = [{"feature": feature, "action": cap.action, "supported": cap.supported, "source": cap.source,
                      "learned_at": cap.learned_at, "evidence": cap.evidence, "explain": cap.explain(config)}
                     for feature, cap in capabilities.table(config).items()]
-            providers.append({"config": config, "url": safe_url(config.base_url), "rows": rows,
+            providers.append({"config": config, "url": conf.safe_url(config.base_url), "rows": rows,
                               "served": capabilities.learned_models(config),
                               "models_due": capabilities.models_due(config)})
         context = {

@@ -37,7 +37,7 @@ from .common import (
     job_json,
     sequence_json,
 )
-from .console import Console, money, safe_url, table
+from .console import Console, money, table
 from .inputs import (
     expand_images,
     extra_params,
@@ -118,7 +118,7 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
         for cfg in configs:
             data.append({
                 "provider": cfg.name, "label": cfg.display_name, "dialect": cfg.dialect, "emulator": cfg.emulator,
-                "base_url": safe_url(cfg.base_url), "default": cfg.name == default_provider,
+                "base_url": conf.safe_url(cfg.base_url), "default": cfg.name == default_provider,
                 "default_model": cfg.default_model, "features": capabilities.features(cfg),
                 "models": [{
                     "name": spec.name, "sizes": list(spec.sizes), "seconds": list(spec.seconds),
@@ -134,7 +134,7 @@ def list_models(console: Console, o: dict[str, Any]) -> None:
         return
     blocks = []
     for cfg in configs:
-        notes = [f"dialect {cfg.dialect}", safe_url(cfg.base_url)]
+        notes = [f"dialect {cfg.dialect}", conf.safe_url(cfg.base_url)]
         if cfg.emulator:
             notes.insert(0, "LOCAL EMULATOR (test videos, nothing billed)")
         if cfg.name == default_provider:
@@ -354,7 +354,7 @@ def batch(console: Console, o: dict[str, Any]) -> None:
 # --- sync ------------------------------------------------------------------------------------
 def sync(console: Console, o: dict[str, Any]) -> None:
     provider = conf.provider(o["provider"])
-    console.info(f"Listing the videos at {provider.display_name} ({safe_url(provider.base_url)})...")
+    console.info(f"Listing the videos at {provider.display_name} ({conf.safe_url(provider.base_url)})...")
     bars: dict[str, Any] = {}
 
     def listed(count: int) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 from tqdm import tqdm
 
@@ -61,17 +60,6 @@ def money(amount: Decimal | float | int | None) -> str:
     if amount is None:
         return "-"
     return f"{Decimal(str(amount)):.2f} {conf.get('CURRENCY')}"
-
-
-def safe_url(url: str) -> str:
-    """A URL without any user:password part (never print a credential)."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        parts = parts._replace(netloc=host)
-    return urlunsplit(parts)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

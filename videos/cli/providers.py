@@ -7,7 +7,7 @@ from typing import Any
 from .. import capabilities, conf
 from ..exceptions import ProviderError
 from ..providers import get_provider
-from .console import Console, safe_url, table
+from .console import Console, table
 
 
 def describe(config: conf.ProviderConfig) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def describe(config: conf.ProviderConfig) -> dict[str, Any]:
         "provider": config.name,
         "label": config.display_name,
         "dialect": config.dialect,
-        "base_url": safe_url(config.base_url),
+        "base_url": conf.safe_url(config.base_url),
         "emulator": config.emulator,
         "capabilities": {
             feature: {
@@ -55,7 +55,7 @@ def providers(console: Console, o: dict[str, Any]) -> None:
             source = named.get(cap.source) or f"learned {cap.learned_at:%Y-%m-%d %H:%M}"
             rows.append([feature, "yes" if cap.supported else "no", source, cap.evidence or "-"])
         served = capabilities.learned_models(config)
-        head = f"{config.name} ({config.dialect}; {safe_url(config.base_url)})"
+        head = f"{config.name} ({config.dialect}; {conf.safe_url(config.base_url)})"
         models = f"models served (GET /models): {', '.join(served) if served else 'not listed'}"
         blocks.append(f"{head}\n{models}\n" + table(["FEATURE", "WORKS", "WHO SAYS SO", "FROM THE ANSWER"], rows))
     console.out("\n\n".join(blocks))

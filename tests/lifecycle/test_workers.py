@@ -206,13 +206,21 @@ def test_two_clusters_racing_on_postgres_never_submit_a_job_twice(emu, pg_databa
     assert stats["requests"]["create"] == len(ids)
 
 
-def test_qcluster_stops_within_10_s_of_sigterm_while_a_sweep_runs(emulators, settings, tmp_path):
-    """A deploy must not end in a SIGKILL: the sweep hands over and the cluster exits (issue #13)."""
+@pytest.mark.parametrize("sweep_duration", [None, 60], ids=["default-sweep", "sweep-longer-than-the-wait"])
+def test_qcluster_stops_within_10_s_of_sigterm_while_a_sweep_runs(emulators, settings, tmp_path, sweep_duration):
+    """A deploy must not end in a SIGKILL: the sweep hands over and the cluster exits (issue #13).
+
+    With a 60 s sweep only the sweep's check of the cluster's stop event (videos.shutdown)
+    can end it within the 10 s: the short default alone would not prove that check works.
+    """
     slow = emulators.get(dialect="openai", generation_time=120)
     env, cfg = cluster_env(slow, tmp_path, test_database_url(), POLL_INTERVAL=1.0)
-    env["SORA_VIDEOS_JSON"] = json.dumps({k: v for k, v in cfg.items() if k != "SWEEP_DURATION"})  # the default
+    cfg = {k: v for k, v in cfg.items() if k != "SWEEP_DURATION"}  # the default ...
+    if sweep_duration is not None:
+        cfg["SWEEP_DURATION"] = sweep_duration  # ... or one no wait could outlast
+    env["SORA_VIDEOS_JSON"] = json.dumps(cfg)
     settings.MEDIA_ROOT = env["DJANGO_MEDIA_ROOT"]
-    settings.SORA_VIDEOS = {k: v for k, v in cfg.items() if k != "SWEEP_DURATION"}
+    settings.SORA_VIDEOS = cfg
     job = services.create_video("A slow sunrise", size="1280x720")
     cluster = Cluster(env).start()
     try:

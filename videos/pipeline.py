@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from . import conf, downloads, sequences, shutdown, stitching, submission, tracking
@@ -57,11 +57,12 @@ def sweep_once(provider: Provider) -> float | None:
 
     # when is the next thing due?
     soon = jobs.filter(status__in=JobStatus.active()).aggregate(
+        active=Count("pk"),
         check=Min("next_check_at", filter=Q(status__in=JobStatus.in_flight())),
         retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
         started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
     )
-    if not jobs.filter(status__in=JobStatus.active()).exists():
+    if not soon["active"]:
         return None
     candidates = [soon["check"], soon["retry"]]
     if soon["started"]:

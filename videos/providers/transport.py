@@ -18,6 +18,7 @@ import urllib.request
 from typing import Any, Iterator
 
 import httpx2
+import openai
 
 #: Hop-by-hop headers http.client manages itself.
 _SKIP = {b"connection", b"keep-alive", b"transfer-encoding"}
@@ -122,8 +123,6 @@ def environment_proxies() -> dict[str, str]:
 def streaming_http_client(**kwargs: Any) -> httpx2.Client:
     """An SDK-default httpx2 client for downloads: :class:`DirectTransport` unless a proxy is
     configured in the environment (then httpx2's own transport, which honours it)."""
-    import openai
-
     chunk_size = kwargs.pop("chunk_size", 1024 * 1024)
     if environment_proxies():
         return openai.DefaultHttpxClient(**kwargs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import capabilities
 from .conf import ModelSpec, ProviderConfig
 from .exceptions import InvalidRequest
 
@@ -109,10 +108,3 @@ def check_extra_params(provider: ProviderConfig, spec: ModelSpec, extra: dict[st
         except (TypeError, ValueError):
             raise InvalidRequest(f"seed must be a whole number, not {extras['seed']!r}.", field="seed") from None
     return extras
-
-
-def check_feature(provider: ProviderConfig, feature: str) -> None:
-    """Refuse, before any call, what the provider's server is known not to do."""
-    reason = capabilities.refusal(provider, feature)
-    if reason is not None:
-        raise InvalidRequest(reason, field="provider")

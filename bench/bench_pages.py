@@ -58,7 +58,7 @@ def naive_gallery(request: Any) -> Any:
         "prev_url": f"?page={page.previous_page_number()}" if page.has_previous() else "",
         "first_url": "", "clear_url": "", "in_flight": any(job.is_active for job in jobs),
     }
-    return render_page(request, "videos/gallery.html", context)
+    return render_page(request, "sora_videos/gallery.html", context)
 
 
 # --- in the Django child ---------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def child_pages(sizes: list[int], repeats: int) -> list[dict[str, Any]]:
             ("ours: gallery, half-way (cursor)", f"/?after={encode_cursor(*middle)}", "card__thumb"),
             ("naive: gallery, OFFSET + per-card queries", "/naive/", "card__thumb"),
             ("naive: gallery, half-way (OFFSET)", f"/naive/?page={deep_page}", "card__thumb"),
-            ("admin: job changelist", "/admin/videos/videojob/", "sora-thumb\" src"),
+            ("admin: job changelist", "/admin/sora_videos/videojob/", "sora-thumb\" src"),
         ]
         for label, url, marker in pages:
             result = _measure(client, url, repeats, marker)

@@ -108,8 +108,8 @@ class BackgroundWorker:
         from django.db import connection
 
         from videos import conf
-        from videos.providers import get_provider
         from videos.pipeline import sweep_once
+        from videos.providers import get_provider
 
         from .support import drain
 

@@ -54,8 +54,8 @@ def queued_funcs() -> list[str]:
 
 def settle(jobs: Iterable[VideoJob] | None = None, *, timeout: float = 30.0, step: float = 0.05) -> list[VideoJob]:
     """Run queue and sweeps until the given jobs (default: all) stop moving on their own."""
-    from videos.providers import get_provider
     from videos.pipeline import sweep_once
+    from videos.providers import get_provider
 
     ids = [j.pk for j in jobs] if jobs is not None else None
     deadline = time.monotonic() + timeout

@@ -57,7 +57,7 @@ def test_bad_provider_settings_name_the_setting(settings, provider, fragment):
 def test_system_check_reports_misconfiguration(settings):
     settings.SORA_VIDEOS = {"REFERENCE_FIT": "stretch"}
     errors = check_settings()
-    assert [e.id for e in errors] == ["videos.E001"]
+    assert [e.id for e in errors] == ["sora_videos.E001"]
     assert "REFERENCE_FIT" in errors[0].msg
     with pytest.raises(SystemCheckError):
         call_command("check")
@@ -66,7 +66,7 @@ def test_system_check_reports_misconfiguration(settings):
 def test_missing_api_key_is_a_warning_naming_the_variable(settings, monkeypatch):
     monkeypatch.delenv("ACME_KEY", raising=False)
     settings.SORA_VIDEOS = {"PROVIDERS": {"acme": {"BASE_URL": "https://acme.example/v1", "API_KEY_ENV": "ACME_KEY"}}}
-    warnings = [m for m in check_settings() if m.id == "videos.W002"]
+    warnings = [m for m in check_settings() if m.id == "sora_videos.W002"]
     assert warnings and "ACME_KEY" in warnings[0].msg
     with pytest.raises(ConfigurationError) as err:
         conf.provider("acme").api_key()

@@ -1,9 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from .permissions import APP_LABEL
+
 
 class VideosConfig(AppConfig):
     name = "videos"
+    label = APP_LABEL  # not "videos": a host site may well have an app of that name
     verbose_name = "Sora videos"
     default_auto_field = "django.db.models.BigAutoField"
 

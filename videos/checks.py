@@ -16,7 +16,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     try:
         conf.validate()
     except ConfigurationError as exc:
-        return [Error(str(exc), hint=f"Fix {exc.setting}." if exc.setting else None, id="videos.E001")]
+        return [Error(str(exc), hint=f"Fix {exc.setting}." if exc.setting else None, id="sora_videos.E001")]
     messages: list = []
     storage_alias = conf.get("STORAGE")
     if storage_alias not in getattr(settings, "STORAGES", {}):
@@ -24,7 +24,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             Error(
                 f"SORA_VIDEOS['STORAGE'] is {storage_alias!r}, which is not an alias in STORAGES.",
                 hint="Add it to settings.STORAGES or set SORA_VIDEOS['STORAGE'] to an existing alias.",
-                id="videos.E002",
+                id="sora_videos.E002",
             )
         )
     if not getattr(settings, "Q_CLUSTER", None):
@@ -32,7 +32,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             Warning(
                 "Q_CLUSTER is not configured: django-q2 falls back to its defaults.",
                 hint="Add a Q_CLUSTER setting (the ORM broker needs {'orm': 'default'}) and run `manage.py qcluster`.",
-                id="videos.W001",
+                id="sora_videos.W001",
             )
         )
     for provider in conf.providers().values():
@@ -42,7 +42,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                     f"Provider {provider.name!r} has no API key: the environment variable {provider.api_key_env} "
                     "is not set.",
                     hint=f"Set {provider.api_key_env} in the environment or in .env.",
-                    id="videos.W002",
+                    id="sora_videos.W002",
                 )
             )
         if provider.webhook_secret_env and os.environ.get(provider.webhook_secret_env, "").strip() and not os.environ[
@@ -52,7 +52,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 Error(
                     f"{provider.webhook_secret_env} does not look like a webhook secret (whsec_...).",
                     hint="Copy the secret exactly as the provider shows it.",
-                    id="videos.E003",
+                    id="sora_videos.E003",
                 )
             )
     return messages

@@ -93,6 +93,44 @@ class SequenceProgress:
     def failed(self) -> list[ShotState]:
         return [s for s in self.shots if s.status in BAD or s.job is None]
 
+    @property
+    def moving(self) -> bool:
+        """Something is still under way: the sequence renders or stitches, or a shot still renders
+        (one shot can fail while another is still being made). Pages poll while this holds."""
+        return self.sequence.status in SequenceStatus.active() or any(
+            s.status in JobStatus.active() for s in self.shots)
+
+    @property
+    def label(self) -> str:
+        """The status in words, the same on the admin and the gallery."""
+        sequence, total = self.sequence, len(self.shots)
+        if sequence.status == SequenceStatus.RENDERING:
+            if total and self.done == total:
+                return "Waiting to stitch"
+            return f"Rendering shots ({self.done} of {total} done)"
+        if sequence.status == SequenceStatus.COMPLETED and not sequence.is_current:
+            return "Shots changed; waiting to stitch again"
+        return sequence.get_status_display()
+
+    @property
+    def stale_note(self) -> str:
+        """Why the stored stitch is not the shots as they are now ("" when it is)."""
+        sequence = self.sequence
+        if sequence.is_current:
+            return ""
+        if sequence.stitched_revision != sequence.revision:
+            return ("This is the previous stitch: a shot changed since, and the sequence is stitched again once "
+                    "every shot is done.")
+        if sequence.status == SequenceStatus.STITCHING:
+            return "This is the previous stitch; the sequence is being stitched again."
+        return "This is the previous stitch; the last attempt to stitch again did not finish."
+
+    @property
+    def version(self) -> str:
+        """Changes when a page must be drawn again (a shot finished or failed, a stitch landed)."""
+        s = self.sequence
+        return f"{s.status}|{s.revision}|{s.stitched_revision}|{self.done}|{len(self.failed)}"
+
 
 def split_prompts(text: str) -> list[str]:
     """``"a || b"`` -> ``["a", "b"]``; an empty part is an error (a stray separator)."""

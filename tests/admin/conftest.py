@@ -12,7 +12,6 @@ from PIL import Image
 
 from videos.models import JobStatus, VideoJob
 
-
 PASSWORD = "s3cret-Passw0rd"
 
 
@@ -30,7 +29,7 @@ def png(width: int = 640, height: int = 480, color: tuple[int, int, int] = (200,
 def staff(username: str, *codenames: str) -> User:
     user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
     if codenames:
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label="videos", codename__in=codenames))
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="sora_videos", codename__in=codenames))
     return User.objects.get(pk=user.pk)  # fresh: no cached permissions
 
 

@@ -18,7 +18,7 @@ from .conftest import make_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHANGELIST = "admin:videos_videojob_changelist"
+CHANGELIST = "admin:sora_videos_videojob_changelist"
 
 
 def act(client: Any, action: str, *objs: Any, url: str = CHANGELIST, **extra: Any) -> Any:
@@ -78,7 +78,7 @@ def test_posting_a_hidden_action_does_nothing(sora, wc, watcher):
 
 def test_the_job_page_offers_only_allowed_buttons(sora, op, wc):
     job = completed()
-    url = reverse("admin:videos_videojob_change", args=[job.pk])
+    url = reverse("admin:sora_videos_videojob_change", args=[job.pk])
     mine = op.get(url).content.decode()
     theirs = wc.get(url).content.decode()
     for action in ("remix_jobs", "edit_jobs", "extend_jobs", "resubmit_jobs"):
@@ -129,10 +129,10 @@ def test_remix_asks_for_the_prompt_then_queues(sora, op, operator):
 
 def test_remix_from_the_job_page_lands_on_the_new_job(sora, op):
     job = completed()
-    back = reverse("admin:videos_videojob_change", args=[job.pk])
+    back = reverse("admin:sora_videos_videojob_change", args=[job.pk])
     response = confirm(op, "remix_jobs", job, prompt="Add snow", _return_to=back)
     remix = VideoJob.objects.get(kind=JobKind.REMIX)
-    assert response.redirect_chain[-1][0] == reverse("admin:videos_videojob_change", args=[remix.pk])
+    assert response.redirect_chain[-1][0] == reverse("admin:sora_videos_videojob_change", args=[remix.pk])
 
 
 def test_remix_with_an_empty_prompt_is_a_form_error(sora, op):
@@ -161,7 +161,7 @@ def test_remix_where_the_provider_has_no_remix(emulators, settings, tmp_path, op
     response = confirm(op, "remix_jobs", job, prompt="At night")
     assert "cannot remix videos (the vllm-omni dialect's default" in texts(response)
     assert VideoJob.objects.count() == 1
-    change = op.get(reverse("admin:videos_videojob_change", args=[job.pk])).content.decode()
+    change = op.get(reverse("admin:sora_videos_videojob_change", args=[job.pk])).content.decode()
     assert 'value="remix_jobs"' not in change
 
 
@@ -249,7 +249,7 @@ def test_delete_confirms_then_deletes_remote_and_local(sora, op):
 
 def test_delete_from_the_job_page(sora, op):
     job = make_job(status=JobStatus.FAILED)  # never reached the provider
-    url = reverse("admin:videos_videojob_delete", args=[job.pk])
+    url = reverse("admin:sora_videos_videojob_delete", args=[job.pk])
     page = op.get(url)
     assert page.status_code == 200 and "Yes, delete" in page.content.decode()
     response = op.post(url, {"apply": "1"}, follow=True)
@@ -275,7 +275,7 @@ def test_delete_needs_the_delete_permission(sora, db):
     viewer = Client()
     viewer.force_login(staff("viewer", "view_videojob"))
     job = make_job(status=JobStatus.FAILED)
-    assert viewer.get(reverse("admin:videos_videojob_delete", args=[job.pk])).status_code == 403
+    assert viewer.get(reverse("admin:sora_videos_videojob_delete", args=[job.pk])).status_code == 403
     response = confirm(viewer, "delete_jobs", job)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
@@ -283,7 +283,7 @@ def test_delete_needs_the_delete_permission(sora, db):
 
 
 # --- prompts ----------------------------------------------------------------------------------------------
-PROMPTS = "admin:videos_prompt_changelist"
+PROMPTS = "admin:sora_videos_prompt_changelist"
 
 
 def test_generate_from_several_prompts(sora, op, operator):
@@ -338,7 +338,7 @@ def test_process_failed_webhook_events_again(sora, op):
                                          video_id="video_zzz", payload={}, outcome=WebhookEvent.Outcome.FAILED)
     done = WebhookEvent.objects.create(provider="emu", event_id="evt_2", type="video.completed",
                                        video_id="video_zzz", payload={}, outcome=WebhookEvent.Outcome.PROCESSED)
-    response = act(op, "process_again", failed, done, url="admin:videos_webhookevent_changelist")
+    response = act(op, "process_again", failed, done, url="admin:sora_videos_webhookevent_changelist")
     msgs = texts(response)
     assert "queued for processing" in msgs and "Only a failed event is processed again" in msgs
     assert queued_funcs() == ["videos.tasks.process_webhook"]

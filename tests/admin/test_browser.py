@@ -34,11 +34,11 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
     # log in as a person would
-    page.goto(f"{live_server.url}/admin/videos/videojob/add/")
+    page.goto(f"{live_server.url}/admin/sora_videos/videojob/add/")
     page.locator("#id_username").press_sequentially("operator")
     page.locator("#id_password").press_sequentially(PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/videos/videojob/add/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/videojob/add/$"))
     assert page.is_visible(".sora-emulator-banner")
 
     # the choices follow the model; the cost follows the choices
@@ -66,7 +66,7 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     page.screenshot(path=str(artifacts_dir / "admin-generate.png"), full_page=True)
 
     page.click("input[name=_generate]")
-    page.wait_for_url(re.compile(r"/admin/videos/videojob/\d+/change/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/videojob/\d+/change/$"))
     job = VideoJob.objects.get()
     assert job.reference_fit == "letterbox" and job.reference_image.size == "640x480"
     assert "is queued" in page.text_content(".messagelist")
@@ -97,7 +97,7 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     page.fill("textarea[name=prompt]", "Make it night, with a lantern on the boat")
     page.screenshot(path=str(artifacts_dir / "admin-remix-confirm.png"), full_page=True)
     page.click("#sora-action-form input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/videos/videojob/\d+/change/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/videojob/\d+/change/$"))
     remix = VideoJob.objects.exclude(pk=job.pk).get()
     assert page.url.endswith(f"/{remix.pk}/change/")
     assert remix.parent_id == job.pk and remix.kind == "remix"
@@ -110,7 +110,7 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     page.wait_for_selector("input[value='Yes, delete']")
     page.screenshot(path=str(artifacts_dir / "admin-delete-confirm.png"), full_page=True)
     page.click("input[value='Yes, delete']")
-    page.wait_for_url(re.compile(r"/admin/videos/videojob/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/videojob/$"))
     assert "deleted at the provider and here" in page.text_content(".messagelist")
     page.screenshot(path=str(artifacts_dir / "admin-changelist.png"), full_page=True)
     remix.refresh_from_db()
@@ -135,11 +135,11 @@ def test_bulk_generate_and_reference_pages(sora, live_server, browser, operator,
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/videos/prompt/")
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/sora_videos/prompt/")
     page.fill("#id_username", "operator")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/videos/prompt/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/prompt/$"))
     page.check("#action-toggle")
     page.select_option("select[name=action]", "generate_from_prompts")
     page.click("button[name=index]")
@@ -150,19 +150,19 @@ def test_bulk_generate_and_reference_pages(sora, live_server, browser, operator,
     assert page.text_content("[data-sora-cost]") == "12.00"  # 3 × 8 s × 0.50
     page.screenshot(path=str(artifacts_dir / "admin-prompts-generate.png"), full_page=True)
     page.click("#sora-action-form input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/videos/prompt/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/prompt/$"))
     assert page.text_content(".messagelist").count("queued as job") == 3
 
-    page.goto(f"{live_server.url}/admin/videos/referenceimage/{ref.pk}/change/")
+    page.goto(f"{live_server.url}/admin/sora_videos/referenceimage/{ref.pk}/change/")
     page.wait_for_function("() => [...document.querySelectorAll('.sora-fit img')].every(i => i.complete"
                            " && i.naturalWidth > 0)")
     assert page.locator(".sora-fit img").count() == 8
     page.screenshot(path=str(artifacts_dir / "admin-reference-image.png"), full_page=True)
-    page.goto(f"{live_server.url}/admin/videos/videojob/")
+    page.goto(f"{live_server.url}/admin/sora_videos/videojob/")
     page.screenshot(path=str(artifacts_dir / "admin-changelist-queued.png"), full_page=True)
 
     # the Generate page says what is wrong, next to the field, and keeps the choices
-    page.goto(f"{live_server.url}/admin/videos/videojob/add/?reference_image={ref.pk}")
+    page.goto(f"{live_server.url}/admin/sora_videos/videojob/add/?reference_image={ref.pk}")
     assert not page.is_visible(".field-seed")  # sora-2 takes no seed: the row is hidden
     page.select_option("#id_seconds", "12")
     page.click("input[name=_generate]")

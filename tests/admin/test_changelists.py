@@ -42,7 +42,7 @@ def count_queries(client: Any, url: str) -> tuple[int, Any]:
 
 @pytest.mark.parametrize("query", ["", "?status__exact=completed&o=-7", "?q=kite&model=sora-2"])
 def test_job_changelist_queries_do_not_grow_with_rows(sora, op, operator, query):
-    url = reverse("admin:videos_videojob_changelist") + query
+    url = reverse("admin:sora_videos_videojob_changelist") + query
     bulk_jobs(10, operator)
     op.get(url)  # warm up: session, content types
     small, response = count_queries(op, url)
@@ -56,7 +56,7 @@ def test_job_changelist_queries_do_not_grow_with_rows(sora, op, operator, query)
 
 def test_job_changelist_shows_thumbnails_from_assets(sora, op, operator):
     bulk_jobs(3, operator)
-    html = op.get(reverse("admin:videos_videojob_changelist")).content.decode()
+    html = op.get(reverse("admin:sora_videos_videojob_changelist")).content.decode()
     for asset in VideoAsset.objects.filter(variant=AssetVariant.THUMBNAIL):
         assert reverse("videos:asset", args=[asset.pk]) in html
     for asset in VideoAsset.objects.exclude(variant=AssetVariant.THUMBNAIL):
@@ -66,7 +66,7 @@ def test_job_changelist_shows_thumbnails_from_assets(sora, op, operator):
 def test_job_changelist_filters_and_search(sora, op, operator):
     make_job(prompt_text="A lighthouse at dusk", remote_id="video_lighthouse", status=JobStatus.COMPLETED)
     make_job(prompt_text="A kite over a park", model="sora-2-pro", size="1792x1024")
-    url = reverse("admin:videos_videojob_changelist")
+    url = reverse("admin:sora_videos_videojob_changelist")
 
     def titles(query: str) -> list[str]:
         return [job.prompt_text for job in op.get(url + query).context["cl"].result_list]
@@ -84,7 +84,7 @@ def test_job_changelist_filters_and_search(sora, op, operator):
 
 @pytest.mark.parametrize("model", ["prompt", "referenceimage", "videoasset", "webhookevent"])
 def test_other_changelists_queries_do_not_grow(sora, op, operator, model):
-    url = reverse(f"admin:videos_{model}_changelist")
+    url = reverse(f"admin:sora_videos_{model}_changelist")
 
     def add(n: int, start: int) -> None:
         if model == "prompt":

@@ -17,7 +17,7 @@ from .conftest import png
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ADD = "admin:videos_videojob_add"
+ADD = "admin:sora_videos_videojob_add"
 
 
 def post(client, **data):
@@ -36,13 +36,13 @@ def test_page_embeds_the_model_table_and_cost(sora, op):
     assert response.context["estimate"] is not None
     assert "Local emulator." in html
     assert "sk-emulator" not in html and "SORA_TEST_API_KEY" not in html
-    assert "videos/admin/generate.js" in html
+    assert "sora_videos/admin/generate.js" in html
 
 
 def test_generate_creates_a_job_and_redirects_to_it(sora, op, operator):
     response = post(op, text="A red kite over a green park, slow pan", seconds="8")
     job = VideoJob.objects.get()
-    assert response.redirect_chain[-1][0] == reverse("admin:videos_videojob_change", args=[job.pk])
+    assert response.redirect_chain[-1][0] == reverse("admin:sora_videos_videojob_change", args=[job.pk])
     assert job.status == JobStatus.PENDING and job.seconds == 8 and job.owner == operator
     assert queued_funcs() == ["videos.tasks.submit_job"]
     assert any(f"Job #{job.pk} is queued" in str(m) for m in response.context["messages"])
@@ -122,7 +122,7 @@ def test_preview_step_without_script(sora, op):
     response = post(op, text="A kite", reference_upload=upload, _preview="1")
     ref = ReferenceImage.objects.get()
     assert response.context["reference"] == ref
-    fit_url = reverse("admin:videos_referenceimage_fit", args=[ref.pk, "1280x720", "crop"])
+    fit_url = reverse("admin:sora_videos_referenceimage_fit", args=[ref.pk, "1280x720", "crop"])
     assert fit_url in response.content.decode()
     assert not VideoJob.objects.exists()
     # then generating keeps the stored image
@@ -131,18 +131,18 @@ def test_preview_step_without_script(sora, op):
 
 
 def test_upload_endpoint_and_fitted_png(sora, op):
-    url = reverse("admin:videos_videojob_reference_upload")
+    url = reverse("admin:sora_videos_videojob_reference_upload")
     response = op.post(url, {"image": SimpleUploadedFile("r.png", png(640, 480), content_type="image/png")})
     assert response.status_code == 200
     data = response.json()
     assert (data["width"], data["height"]) == (640, 480)
     for mode in ("crop", "letterbox"):
-        fitted = op.get(reverse("admin:videos_referenceimage_fit", args=[data["id"], "720x1280", mode]))
+        fitted = op.get(reverse("admin:sora_videos_referenceimage_fit", args=[data["id"], "720x1280", mode]))
         assert fitted.status_code == 200 and fitted["Content-Type"] == "image/png"
         assert Image.open(io.BytesIO(fitted.content)).size == (720, 1280)
     bad = op.post(url, {"image": SimpleUploadedFile("r.png", b"junk", content_type="image/png")})
     assert bad.status_code == 400 and "not an image" in bad.json()["error"]
-    huge = reverse("admin:videos_referenceimage_fit", args=[data["id"], "99999x99999", "crop"])
+    huge = reverse("admin:sora_videos_referenceimage_fit", args=[data["id"], "99999x99999", "crop"])
     assert op.get(huge).status_code == 400  # only sizes some model offers
 
 
@@ -151,18 +151,18 @@ def test_generate_needs_the_submit_permission(sora, wc):
     response = wc.post(reverse(ADD), {"text": "A kite", "provider": "emu", "model": "sora-2", "size": "1280x720",
                                       "seconds": "4"})
     assert response.status_code == 403
-    upload = wc.post(reverse("admin:videos_videojob_reference_upload"),
+    upload = wc.post(reverse("admin:sora_videos_videojob_reference_upload"),
                      {"image": SimpleUploadedFile("r.png", png(), content_type="image/png")})
     assert upload.status_code == 403
     assert not VideoJob.objects.exists() and not ReferenceImage.objects.exists()
-    changelist = wc.get(reverse("admin:videos_videojob_changelist")).content.decode()
+    changelist = wc.get(reverse("admin:sora_videos_videojob_changelist")).content.decode()
     assert "Generate video" not in changelist
 
 
 def test_saved_prompts_are_found_by_autocomplete(sora, op, operator):
     Prompt.objects.create(title="Kite at dawn", text="A kite", owner=operator)
     Prompt.objects.create(title="Boat", text="A boat", owner=operator)
-    response = op.get(reverse("admin:autocomplete"), {"app_label": "videos", "model_name": "videojob",
+    response = op.get(reverse("admin:autocomplete"), {"app_label": "sora_videos", "model_name": "videojob",
                                                       "field_name": "prompt", "term": "kite"})
     assert [r["text"] for r in response.json()["results"]] == ["Kite at dawn"]
 

@@ -30,9 +30,9 @@ from .test_large_tables import assert_no_scans
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TABLES = {
-    "videoasset": "videos_videoasset",
-    "webhookevent": "videos_webhookevent",
-    "referenceimage": "videos_referenceimage",
+    "videoasset": "sora_videos_videoasset",
+    "webhookevent": "sora_videos_webhookevent",
+    "referenceimage": "sora_videos_referenceimage",
 }
 MODELS = {"videoasset": VideoAsset, "webhookevent": WebhookEvent, "referenceimage": ReferenceImage}
 ADMINS = {"videoasset": VideoAssetAdmin, "webhookevent": WebhookEventAdmin, "referenceimage": ReferenceImageAdmin}
@@ -41,7 +41,7 @@ PLURAL = {"videoasset": "video assets", "webhookevent": "webhook events", "refer
 
 
 def url_of(model: str) -> str:
-    return reverse(f"admin:videos_{model}_changelist")
+    return reverse(f"admin:sora_videos_{model}_changelist")
 
 
 def add_rows(model: str, n: int, owner: Any) -> None:
@@ -101,7 +101,7 @@ def test_default_order_is_newest_first_on_the_date_index(sora, op, operator, mod
     column = f'"{TABLES[model]}"."{DATE_FIELD[model]}" DESC'
     page = [sql for sql in sqls if sql.startswith(f'SELECT "{TABLES[model]}"."id"') and "ORDER BY" in sql]
     assert page and all(sql.split("ORDER BY", 1)[1].lstrip().startswith(column) for sql in page), page
-    assert all("videos_videojob" not in sql.split("ORDER BY", 1)[1] for sql in page)  # not the job's ordering
+    assert all("sora_videos_videojob" not in sql.split("ORDER BY", 1)[1] for sql in page)  # not the job's ordering
     rows = response.context["cl"].result_list
     dates = [getattr(row, DATE_FIELD[model]) for row in rows]
     assert dates == sorted(dates, reverse=True)
@@ -307,8 +307,8 @@ def test_asset_sort_by_job_reads_the_job_index(sora, op, operator):
     assert [a.job_id for a in response.context["cl"].result_list] == [old.pk, old.pk, new.pk, new.pk]
     rows = response.context["cl"].result_list
     assert rows[0].created_at >= rows[1].created_at  # newest first within a job
-    page = [sql for sql in sqls if sql.startswith('SELECT "videos_videoasset"."id"') and "ORDER BY" in sql]
-    assert page and page[0].split("ORDER BY", 1)[1].lstrip().startswith('"videos_videoasset"."job_id" ASC')
+    page = [sql for sql in sqls if sql.startswith('SELECT "sora_videos_videoasset"."id"') and "ORDER BY" in sql]
+    assert page and page[0].split("ORDER BY", 1)[1].lstrip().startswith('"sora_videos_videoasset"."job_id" ASC')
     sqls, response = table_queries(op, "videoasset", f"?o=-{column}")
     assert [a.job_id for a in response.context["cl"].result_list] == [new.pk, new.pk, old.pk, old.pk]
 
@@ -321,7 +321,7 @@ def test_reference_image_job_counts_and_sort(sora, op, operator):
     make_job(reference_image=refs[2])
     make_job()
     sqls, response = table_queries(op, "referenceimage")
-    assert all('JOIN "videos_videojob"' not in sql for sql in sqls)  # a count per listed image, not a join
+    assert all('JOIN "sora_videos_videojob"' not in sql for sql in sqls)  # a count per listed image, not a join
     counts = {r.pk: r.job_total for r in response.context["cl"].result_list}
     assert counts == {refs[0].pk: 0, refs[1].pk: 2, refs[2].pk: 1}
     column = list(ReferenceImageAdmin.list_display).index("job_count") + 1

@@ -24,7 +24,7 @@ from .test_changelists import bulk_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-URL = "/admin/videos/videojob/"
+URL = "/admin/sora_videos/videojob/"
 
 
 def job_queries(client: Any, url: str) -> tuple[list[str], Any]:
@@ -32,7 +32,7 @@ def job_queries(client: Any, url: str) -> tuple[list[str], Any]:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200, response.status_code
-    return [q["sql"] for q in ctx.captured_queries if "videos_videojob" in q["sql"]], response
+    return [q["sql"] for q in ctx.captured_queries if "sora_videos_videojob" in q["sql"]], response
 
 
 def assert_no_scans(sqls: list[str]) -> None:
@@ -46,7 +46,7 @@ def assert_no_scans(sqls: list[str]) -> None:
 
 
 def test_changelist_queries_read_no_whole_table(sora, op, operator):
-    assert reverse("admin:videos_videojob_changelist") == URL
+    assert reverse("admin:sora_videos_videojob_changelist") == URL
     bulk_jobs(60, operator)
     op.get(URL)
     for query in ("", "?status__exact=completed", "?model=sora-2&size=1280x720", "?q=kite", "?o=3",
@@ -109,7 +109,7 @@ def test_past_the_cap_the_whole_table(sora, op, operator, small_cap):
     op.get(URL)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE videos_videojob")
+            cursor.execute("ANALYZE sora_videos_videojob")
     with CaptureQueriesContext(connection) as ctx:
         response = op.get(URL)
     cl = response.context["cl"]

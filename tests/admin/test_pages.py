@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def change_url(job):
-    return reverse("admin:videos_videojob_change", args=[job.pk])
+    return reverse("admin:sora_videos_videojob_change", args=[job.pk])
 
 
 def progress(client, job, version=""):
-    response = client.get(reverse("admin:videos_videojob_progress", args=[job.pk]), {"v": version})
+    response = client.get(reverse("admin:sora_videos_videojob_progress", args=[job.pk]), {"v": version})
     assert response.status_code == 200
     return response.json()
 
@@ -49,7 +49,7 @@ def test_job_page_of_a_completed_video(sora, op, operator, monkeypatch):
     assert '<details class="sora-payload">' in html and job.remote_id in html
     assert f"#{child.pk} Remix: The same at night" in html  # lineage
     assert "0.40" in html and "Local emulator." in html
-    assert reverse("admin:videos_referenceimage_fit", args=[ref.pk, "1280x720", "letterbox"]) in html
+    assert reverse("admin:sora_videos_referenceimage_fit", args=[ref.pk, "1280x720", "letterbox"]) in html
     assert 'data-active="false"' in html
     assert "sk-this-must-never-be-shown" not in html and "sk-emulator" not in html
     child_html = op.get(change_url(child)).content.decode()
@@ -110,9 +110,9 @@ def test_progress_needs_view_permission(sora, db, op):
     from django.test import Client
 
     job = make_job()
-    anonymous = Client().get(reverse("admin:videos_videojob_progress", args=[job.pk]))
+    anonymous = Client().get(reverse("admin:sora_videos_videojob_progress", args=[job.pk]))
     assert anonymous.status_code == 302  # to the admin login
-    assert op.get(reverse("admin:videos_videojob_progress", args=[987654])).status_code == 404
+    assert op.get(reverse("admin:sora_videos_videojob_progress", args=[987654])).status_code == 404
 
 
 def test_failed_job_page_shows_the_error_and_offers_resubmit(sora, op):
@@ -125,19 +125,19 @@ def test_failed_job_page_shows_the_error_and_offers_resubmit(sora, op):
 
 def test_reference_image_page_shows_fitted_previews(sora, op):
     upload = SimpleUploadedFile("shot.png", png(640, 480), content_type="image/png")
-    response = op.post(reverse("admin:videos_referenceimage_add"), {"image": upload}, follow=True)
+    response = op.post(reverse("admin:sora_videos_referenceimage_add"), {"image": upload}, follow=True)
     assert "Image checked and stored" in " ".join(str(m) for m in response.context["messages"])
     ref = response.context["ref"]
     html = response.content.decode()
     for size in ("720x1280", "1280x720", "1024x1792", "1792x1024"):
         for mode in ("crop", "letterbox"):
-            assert reverse("admin:videos_referenceimage_fit", args=[ref.pk, size, mode]) in html
+            assert reverse("admin:sora_videos_referenceimage_fit", args=[ref.pk, size, mode]) in html
     assert reverse("videos:reference_image", args=[ref.pk]) in html
     assert f"?reference_image={ref.pk}" in html  # generate from this image
-    again = op.post(reverse("admin:videos_referenceimage_add"),
+    again = op.post(reverse("admin:sora_videos_referenceimage_add"),
                     {"image": SimpleUploadedFile("copy.png", png(640, 480), content_type="image/png")}, follow=True)
     assert "already stored" in " ".join(str(m) for m in again.context["messages"])
-    bad = op.post(reverse("admin:videos_referenceimage_add"),
+    bad = op.post(reverse("admin:sora_videos_referenceimage_add"),
                   {"image": SimpleUploadedFile("x.gif", b"GIF89a junk", content_type="image/gif")})
     assert bad.status_code == 200 and "not an image we can read" in bad.content.decode()
 
@@ -145,16 +145,16 @@ def test_reference_image_page_shows_fitted_previews(sora, op):
 def test_generate_page_starts_from_a_prompt_or_an_image(sora, op, operator):
     prompt = Prompt.objects.create(title="Kite", text="A kite", owner=operator)
     ref = services.save_reference_image(png(640, 480), user=operator)
-    html = op.get(reverse("admin:videos_videojob_add") + f"?prompt={prompt.pk}&reference_image={ref.pk}"
+    html = op.get(reverse("admin:sora_videos_videojob_add") + f"?prompt={prompt.pk}&reference_image={ref.pk}"
                   ).content.decode()
     assert f'<option value="{prompt.pk}" selected>Kite</option>' in html
     assert f'data-ref-id="{ref.pk}"' in html
-    page = op.get(reverse("admin:videos_prompt_change", args=[prompt.pk])).content.decode()
+    page = op.get(reverse("admin:sora_videos_prompt_change", args=[prompt.pk])).content.decode()
     assert f"?prompt={prompt.pk}" in page and "Prompt as sent" in page
 
 
 def test_prompt_add_sets_the_owner(sora, op, operator):
-    response = op.post(reverse("admin:videos_prompt_add"), {"title": "Burger", "subject": "A burger",
+    response = op.post(reverse("admin:sora_videos_prompt_add"), {"title": "Burger", "subject": "A burger",
                                                             "style": "90s documentary"}, follow=True)
     assert response.status_code == 200
     prompt = Prompt.objects.get()
@@ -165,13 +165,13 @@ def test_asset_and_webhook_pages(sora, op):
     job = services.create_video("A lighthouse at dusk", size="1280x720", seconds=4)
     [job] = settle([job])
     video = job.assets.get(variant=AssetVariant.VIDEO)
-    html = op.get(reverse("admin:videos_videoasset_change", args=[video.pk])).content.decode()
+    html = op.get(reverse("admin:sora_videos_videoasset_change", args=[video.pk])).content.decode()
     assert "<video" in html and reverse("videos:asset", args=[video.pk]) + "?download=1" in html
-    assert op.get(reverse("admin:videos_videoasset_changelist") + "?variant__exact=video").status_code == 200
-    assert op.get(reverse("admin:videos_videoasset_add")).status_code == 403
+    assert op.get(reverse("admin:sora_videos_videoasset_changelist") + "?variant__exact=video").status_code == 200
+    assert op.get(reverse("admin:sora_videos_videoasset_add")).status_code == 403
     event = WebhookEvent.objects.create(provider="emu", event_id="evt_1", type="video.completed",
                                         video_id=job.remote_id, payload={"data": {"id": job.remote_id}})
-    html = op.get(reverse("admin:videos_webhookevent_change", args=[event.pk])).content.decode()
+    html = op.get(reverse("admin:sora_videos_webhookevent_change", args=[event.pk])).content.decode()
     assert change_url(job) in html and "&quot;id&quot;: &quot;" + job.remote_id in html
     assert VideoAsset.objects.count() == 3
 

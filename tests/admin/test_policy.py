@@ -56,7 +56,7 @@ def test_service_admin_and_gallery_agree_with_the_policy(sora, op, state):
     status, remote_id, error_code = state
     job = make_job(status=status, remote_id=remote_id or None, error_code=error_code)
     expected = {action: policy.refusal(action, job) for action in Action}
-    change = op.get(reverse("admin:videos_videojob_change", args=[job.pk])).content.decode()
+    change = op.get(reverse("admin:sora_videos_videojob_change", args=[job.pk])).content.decode()
     for action, button in BUTTONS.items():
         assert (f'value="{button}"' in change) == (expected[action] is None), (action, status, error_code)
     assert ("Delete…</a>" in change) == (expected[Action.DELETE] is None), change.count("Delete")

@@ -11,7 +11,7 @@ from videos import capabilities, conf
 from .conftest import staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
-URL = "admin:videos_providercapability_changelist"
+URL = "admin:sora_videos_providercapability_changelist"
 
 
 @pytest.fixture

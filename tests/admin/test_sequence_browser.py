@@ -30,11 +30,11 @@ def test_generate_watch_and_find_a_sequence(slowish_sora, worker, live_server, b
     page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{live_server.url}/admin/videos/sequence/add/")
+    page.goto(f"{live_server.url}/admin/sora_videos/sequence/add/")
     page.locator("#id_username").press_sequentially("operator")
     page.locator("#id_password").press_sequentially(PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/videos/sequence/add/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/sequence/add/$"))
 
     # three rows to start; a fourth on demand; the cost adds up the written shots
     assert page.locator("[data-sora-shot]").count() == 3
@@ -50,7 +50,7 @@ def test_generate_watch_and_find_a_sequence(slowish_sora, worker, live_server, b
     assert "2 shots · 12 s in all" in page.text_content("[data-sora-seq-detail]")
     page.screenshot(path=str(artifacts_dir / "admin-sequence-generate.png"), full_page=True)
     page.click("input[name=_generate]")
-    page.wait_for_url(re.compile(r"/admin/videos/sequence/\d+/change/$"))
+    page.wait_for_url(re.compile(r"/admin/sora_videos/sequence/\d+/change/$"))
     sequence = Sequence.objects.get()
     assert sequence.shots.count() == 2
     assert page.is_visible("[data-seq-status-url][data-active]")

@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.sequences.factory import bulk_sequences, sequence_rows, stitched_sequence
 from tests.profile_checks import queued_funcs
+from tests.sequences.factory import bulk_sequences, sequence_rows, stitched_sequence
 from tests.support import drain, settle
 from videos.models import JobStatus, Sequence, SequenceShot, SequenceStatus, VideoJob
 from videos.storage import get_storage
@@ -26,7 +26,7 @@ from .conftest import messages_of, png, staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ADD = "admin:videos_sequence_add"
+ADD = "admin:sora_videos_sequence_add"
 
 
 @pytest.fixture
@@ -40,11 +40,11 @@ def stitched(sora: Any, operator: Any, keep_dir: Any) -> Sequence:
 
 
 def change_url(sequence: Sequence) -> str:
-    return reverse("admin:videos_sequence_change", args=[sequence.pk])
+    return reverse("admin:sora_videos_sequence_change", args=[sequence.pk])
 
 
 def shot_url(name: str, sequence: Sequence, position: int) -> str:
-    return reverse(f"admin:videos_sequence_{name}_shot", args=[sequence.pk, position])
+    return reverse(f"admin:sora_videos_sequence_{name}_shot", args=[sequence.pk, position])
 
 
 def form_data(*shots: dict[str, Any], **settings: Any) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def test_generate_needs_the_spending_permission(sora, wc):
     assert wc.get(reverse(ADD)).status_code == 403
     assert wc.post(reverse(ADD), form_data({"prompt": "A cat"})).status_code == 403
     assert not Sequence.objects.exists()
-    changelist = wc.get(reverse("admin:videos_sequence_changelist"))
+    changelist = wc.get(reverse("admin:sora_videos_sequence_changelist"))
     assert changelist.status_code == 200
     assert "Generate sequence" not in changelist.content.decode()
     actions = [name for name, _ in changelist.context["action_form"].fields["action"].choices]
@@ -177,21 +177,21 @@ def test_sequence_page_shows_shots_jobs_errors_and_the_right_buttons(sora, op, w
     html = op.get(change_url(sequence)).content.decode()
     jobs = [s.job for s in sequence.shots.order_by("position")]
     for job in jobs:
-        assert reverse("admin:videos_videojob_change", args=[job.pk]) in html
+        assert reverse("admin:sora_videos_videojob_change", args=[job.pk]) in html
     assert "The render crashed" in html
     assert html.count("Retry</button>") == 1 and shot_url("retry", sequence, 2) in html
     assert shot_url("replace", sequence, 1) in html and shot_url("replace", sequence, 2) in html
     assert shot_url("replace", sequence, 3) not in html  # still rendering
-    assert reverse("admin:videos_sequence_stitch", args=[sequence.pk]) not in html  # shots not done
+    assert reverse("admin:sora_videos_sequence_stitch", args=[sequence.pk]) not in html  # shots not done
     assert "Stitching waits: shots 2 (failed), 3 (in progress) are not completed." in html
     assert 'data-active="1"' in html.split('id="sora-sequence"')[1].split(">")[0]  # shot 3 still renders: watch it
     assert sora.api_key not in html
-    job_page = op.get(reverse("admin:videos_videojob_change", args=[jobs[1].pk])).content.decode()
+    job_page = op.get(reverse("admin:sora_videos_videojob_change", args=[jobs[1].pk])).content.decode()
     assert f'Shot 2 of <a href="{change_url(sequence)}">' in job_page
     watcher_html = wc.get(change_url(sequence)).content.decode()
     assert "Retry</button>" not in watcher_html and "Replace…" not in watcher_html
     assert viewer_client().get(change_url(sequence)).status_code == 200
-    assert op.get(reverse("admin:videos_sequence_change", args=[999999])).status_code == 302  # admin: "doesn't exist"
+    assert op.get(reverse("admin:sora_videos_sequence_change", args=[999999])).status_code == 302  # admin: "doesn't exist"
     VideoJob.objects.filter(pk=jobs[2].pk).update(status=JobStatus.FAILED)
     html = op.get(change_url(sequence)).content.decode()
     assert "data-active" not in html.split('id="sora-sequence"')[1].split(">")[0]  # nothing moves: no polling
@@ -280,7 +280,7 @@ def test_replace_refusals(sora, op, wc):
 
 # --- stitch again -----------------------------------------------------------------------------------
 def test_stitch_again_is_queued_and_refused_when_a_shot_is_not_done(sora, op, stitched):
-    url = reverse("admin:videos_sequence_stitch", args=[stitched.pk])
+    url = reverse("admin:sora_videos_sequence_stitch", args=[stitched.pk])
     before = stitched.stitched_at
     response = op.post(url, follow=True)
     assert "stitching is queued" in messages_of(response)[0]
@@ -290,7 +290,7 @@ def test_stitch_again_is_queued_and_refused_when_a_shot_is_not_done(sora, op, st
     assert stitched.is_current and stitched.stitched_at > before
 
     waiting = sequence_rows([JobStatus.COMPLETED, JobStatus.FAILED])
-    [message] = messages_of(op.post(reverse("admin:videos_sequence_stitch", args=[waiting.pk]), follow=True))
+    [message] = messages_of(op.post(reverse("admin:sora_videos_sequence_stitch", args=[waiting.pk]), follow=True))
     assert "skipped. Not stitched: shot 2 (failed) is not completed." in message
     Sequence.objects.filter(pk=stitched.pk).update(status=SequenceStatus.STITCHING, stitch_started_at=timezone.now())
     [message] = messages_of(op.post(url, follow=True))
@@ -305,11 +305,11 @@ def test_delete_removes_the_stitched_files_and_keeps_the_jobs(sora, op, stitched
     jobs = list(stitched.shots.values_list("job_id", flat=True))
     storage = get_storage()
     assert all(storage.exists(k) for k in keys) and len(keys) == 3
-    url = reverse("admin:videos_sequence_delete", args=[stitched.pk])
+    url = reverse("admin:sora_videos_sequence_delete", args=[stitched.pk])
     page = op.get(url).content.decode()
     assert "Its shots' jobs are kept" in page and all(f"#{pk}</a>" in page for pk in jobs)
     response = op.post(url, {"apply": "1"}, follow=True)
-    assert response.redirect_chain[-1][0] == reverse("admin:videos_sequence_changelist")
+    assert response.redirect_chain[-1][0] == reverse("admin:sora_videos_sequence_changelist")
     [message] = messages_of(response)
     assert "deleted with its stitched files" in message and f"#{jobs[0]}" in message
     assert not Sequence.objects.exists() and not SequenceShot.objects.exists()
@@ -321,7 +321,7 @@ def test_delete_removes_the_stitched_files_and_keeps_the_jobs(sora, op, stitched
 def test_delete_refusals(sora, op, wc):
     sequence = sequence_rows([JobStatus.COMPLETED], status=SequenceStatus.STITCHING)
     Sequence.objects.filter(pk=sequence.pk).update(stitch_started_at=timezone.now())
-    url = reverse("admin:videos_sequence_delete", args=[sequence.pk])
+    url = reverse("admin:sora_videos_sequence_delete", args=[sequence.pk])
     [message] = messages_of(op.post(url, {"apply": "1"}, follow=True))
     assert "being stitched right now" in message and Sequence.objects.filter(pk=sequence.pk).exists()
     no_delete = Client()
@@ -335,7 +335,7 @@ def test_delete_refusals(sora, op, wc):
 def test_changelist_actions_report_per_sequence(sora, op, wc):
     failing = sequence_rows([JobStatus.COMPLETED, JobStatus.FAILED], title="Failing one")
     fine = sequence_rows([JobStatus.COMPLETED, JobStatus.COMPLETED], title="Fine one")
-    url = reverse("admin:videos_sequence_changelist")
+    url = reverse("admin:sora_videos_sequence_changelist")
     response = op.post(url, {"action": "retry_failed_shots", "_selected_action": [failing.pk, fine.pk]},
                        follow=True)
     text = " | ".join(texts(response))
@@ -359,7 +359,7 @@ def test_changelist_actions_report_per_sequence(sora, op, wc):
 def test_changelist_filters_search_and_thumbnails(sora, op, operator):
     bulk_sequences(3, operator)
     sequence_rows([JobStatus.FAILED], title="Lighthouse story")
-    url = reverse("admin:videos_sequence_changelist")
+    url = reverse("admin:sora_videos_sequence_changelist")
 
     def titles(query: str) -> list[str]:
         return [s.title for s in op.get(url + query).context["cl"].result_list]
@@ -381,7 +381,7 @@ def _count(client: Client, url: str) -> int:
 
 @pytest.mark.parametrize("query", ["", "?status__exact=completed&o=-3", "?q=kite"])
 def test_changelist_queries_do_not_grow_with_sequences(sora, op, operator, query):
-    url = reverse("admin:videos_sequence_changelist") + query
+    url = reverse("admin:sora_videos_sequence_changelist") + query
     bulk_sequences(10, operator)
     _count(op, url)
     small = _count(op, url)

@@ -30,7 +30,7 @@ def make_user(django_user_model: Any, username: str, *perms: str, **fields: Any)
 
 @pytest.fixture
 def viewer(django_user_model: Any) -> Any:
-    return make_user(django_user_model, "viewer", "videos.view_videojob", first_name="Vera", last_name="Viewer")
+    return make_user(django_user_model, "viewer", "sora_videos.view_videojob", first_name="Vera", last_name="Viewer")
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def stranger(django_user_model: Any) -> Any:
 
 @pytest.fixture
 def operator(django_user_model: Any) -> Any:
-    return make_user(django_user_model, "operator", "videos.view_videojob", "videos.change_videojob",
-                     "videos.delete_videojob", is_staff=True)
+    return make_user(django_user_model, "operator", "sora_videos.view_videojob", "sora_videos.change_videojob",
+                     "sora_videos.delete_videojob", is_staff=True)
 
 
 _made: dict[str, Any] = {}

@@ -141,8 +141,8 @@ def test_missing_asset_or_file_is_404(signed_in, video):
 def test_reference_image(signed_in, sora, viewer, stranger, tmp_path):
     from PIL import Image
 
-    from videos import services
     from tests.support import settle
+    from videos import services
 
     image = tmp_path / "first frame.png"
     Image.new("RGB", (1280, 720), (200, 80, 40)).save(image)

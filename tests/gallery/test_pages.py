@@ -224,13 +224,13 @@ def test_detail_page(client, real_job, clone_jobs, operator):
                   "Completed"):
         assert f"<dt>{label}</dt>" in html
     assert "4.00 s" in html or "4.0" in html
-    assert reverse("admin:videos_videojob_change", args=[remix.pk]) in html
-    assert reverse("admin:videos_videojob_delete", args=[remix.pk]) in html
+    assert reverse("admin:sora_videos_videojob_change", args=[remix.pk]) in html
+    assert reverse("admin:sora_videos_videojob_delete", args=[remix.pk]) in html
 
 
 def test_detail_without_admin_rights_has_no_admin_links(signed_in, real_job):
     html = signed_in.get(reverse("videos:detail", args=[real_job.uuid])).content.decode()
-    assert "/admin/videos/videojob/" not in html
+    assert "/admin/sora_videos/videojob/" not in html
     assert "An original video" in html
 
 

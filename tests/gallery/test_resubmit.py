@@ -21,7 +21,7 @@ def _forgotten() -> VideoJob:
 
 def test_a_forgotten_video_offers_resubmit_to_who_may_spend(sora, django_user_model):
     job = _forgotten()
-    maker = make_user(django_user_model, "maker", "videos.view_videojob", "videos.submit_videojob")
+    maker = make_user(django_user_model, "maker", "sora_videos.view_videojob", "sora_videos.submit_videojob")
     client = Client()
     client.force_login(maker)
     page = client.get(reverse("videos:detail", args=[job.uuid])).content.decode()

@@ -159,8 +159,8 @@ def test_detail_of_a_rendering_and_a_broken_sequence(signed_in, sora, operator, 
     assert "manage.py" not in html and "Retry, replace" not in html
     client.force_login(operator)
     html = client.get(reverse("videos:sequence_detail", args=[broken.uuid])).content.decode()
-    assert reverse("admin:videos_sequence_change", args=[broken.pk]) in html
-    assert reverse("admin:videos_sequence_delete", args=[broken.pk]) in html
+    assert reverse("admin:sora_videos_sequence_change", args=[broken.pk]) in html
+    assert reverse("admin:sora_videos_sequence_delete", args=[broken.pk]) in html
 
 
 # --- status JSON --------------------------------------------------------------------------------------

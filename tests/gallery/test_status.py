@@ -46,7 +46,7 @@ def test_batch_is_one_query_for_many_jobs(signed_in, real_job, clone_jobs):
         with CaptureQueriesContext(connection) as ctx:
             response = signed_in.get(url + "?ids=" + ",".join(str(j.uuid) for j in ids))
         assert response.status_code == 200
-        return len([q for q in ctx.captured_queries if "videos_videojob" in q["sql"]]), response.json()
+        return len([q for q in ctx.captured_queries if "sora_videos_videojob" in q["sql"]]), response.json()
 
     few_queries, _ = count(jobs[:2])
     many_queries, data = count(jobs)

@@ -11,9 +11,9 @@ from django.utils import timezone
 from videos import capabilities, conf, services
 from videos.exceptions import InvalidRequest
 from videos.models import JobError, JobStatus, ProviderCapability, VideoJob
+from videos.pipeline import sweep_once
 from videos.providers import get_provider
 from videos.providers.errors import endpoint_missing, server_reason
-from videos.pipeline import sweep_once
 
 from ..cli.helpers import sora
 from ..support import drain, settle, sora_settings

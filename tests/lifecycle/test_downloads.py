@@ -18,10 +18,10 @@ from django.core.management.base import SystemCheckError
 from videos import downloads, services, storage
 from videos.exceptions import ConfigurationError, ProviderError
 from videos.models import JobStatus, VideoAsset, VideoJob
+from videos.pipeline import sweep_once
 from videos.providers import get_provider
 from videos.providers.client import build_client
 from videos.providers.transport import DirectTransport
-from videos.pipeline import sweep_once
 
 from ..support import drain, queued_funcs, settle, sora_settings
 from .helpers import assert_assets_match_emulator, assert_no_partial_files

@@ -192,7 +192,7 @@ def test_two_clusters_racing_on_postgres_never_submit_a_job_twice(emu, pg_databa
         def completed() -> bool:
             with psycopg.connect(pg_database) as conn:
                 row = conn.execute(
-                    "SELECT count(*) FROM videos_videojob WHERE id = ANY(%s) AND status = 'completed'",
+                    "SELECT count(*) FROM sora_videos_videojob WHERE id = ANY(%s) AND status = 'completed'",
                     ([int(i) for i in ids],),
                 ).fetchone()
             return row[0] == len(ids)

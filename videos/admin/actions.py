@@ -2,7 +2,7 @@
 
 Every action goes through videos.services, reports per object with ``messages`` and
 skips (never fails on) an object it cannot apply to. Actions that spend money need
-``videos.submit_videojob`` (``permissions=["submit"]``); the others need change or
+``sora_videos.submit_videojob`` (``permissions=["submit"]``); the others need change or
 delete permission on jobs.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ SETTINGS_FIELDS = ("provider", "model", "size", "seconds")
 
 
 def job_link(job: VideoJob) -> str:
-    url = reverse("admin:videos_videojob_change", args=[job.pk])
+    url = reverse("admin:sora_videos_videojob_change", args=[job.pk])
     return format_html('<a href="{}">job #{}</a>', url, job.pk)
 
 
@@ -82,7 +82,7 @@ def intermediate(
         **(extra or {}),
     }
     request.current_app = modeladmin.admin_site.name
-    return TemplateResponse(request, "admin/videos/action_form.html", context)
+    return TemplateResponse(request, "admin/sora_videos/action_form.html", context)
 
 
 # --- why an action would skip a job (shown on confirmation pages; the services decide) ---

@@ -46,7 +46,7 @@ class VideoAssetAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     readonly_fields = ("player", "job_link", "file_size", "dimensions", "duration_column", "download")
 
     class Media:
-        css = {"all": ("videos/admin/admin.css",)}
+        css = {"all": ("sora_videos/admin/admin.css",)}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -66,7 +66,7 @@ class VideoAssetAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Job", ordering="job_id")  # the (job, variant) index, not the job's own ordering
     def job_link(self, asset: VideoAsset) -> str:
-        url = reverse("admin:videos_videojob_change", args=[asset.job_id])
+        url = reverse("admin:sora_videos_videojob_change", args=[asset.job_id])
         return format_html('<a href="{}">#{} {}</a>', url, asset.job_id, asset.job.short_prompt)
 
     @admin.display(description="Size", ordering="bytes")

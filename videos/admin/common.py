@@ -9,10 +9,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import capabilities, conf
+from .. import capabilities, conf, permissions
 from ..exceptions import InvalidRequest, SoraVideosError
-
-SUBMIT_PERMISSION = "videos.submit_videojob"
 
 #: Where action buttons on a change page ask to be sent back to.
 RETURN_FIELD = "_return_to"
@@ -20,7 +18,7 @@ RETURN_FIELD = "_return_to"
 
 def can_submit(request: HttpRequest) -> bool:
     """The permission for anything that spends money (generate, submit, remix, edit, extend, re-submit)."""
-    return request.user.is_active and request.user.has_perm(SUBMIT_PERMISSION)
+    return request.user.is_active and request.user.has_perm(permissions.SUBMIT)
 
 
 class SubmitPermissionMixin:
@@ -117,7 +115,7 @@ def done(request: HttpRequest, created: list[Any] | None = None) -> HttpResponse
     if target is None:
         return None
     if created and len(created) == 1:
-        return HttpResponseRedirect(reverse("admin:videos_videojob_change", args=[created[0].pk]))
+        return HttpResponseRedirect(reverse("admin:sora_videos_videojob_change", args=[created[0].pk]))
     return HttpResponseRedirect(target)
 
 

@@ -63,7 +63,7 @@ class GeneratePageMixin:
                     messages.success(request, format_html(
                         "Job #{} is queued: {} {} · {} s · {} · estimated {}.", job.pk, job.model, job.size,
                         job.seconds, safe_provider(job.provider).display_name, money(job.estimated_cost)))
-                    return HttpResponseRedirect(reverse("admin:videos_videojob_change", args=[job.pk]))
+                    return HttpResponseRedirect(reverse("admin:sora_videos_videojob_change", args=[job.pk]))
         return self.render_generate(request, form)
 
     def _store_reference(self, request: HttpRequest, form: GenerateForm) -> GenerateForm:
@@ -132,14 +132,14 @@ class GeneratePageMixin:
             "emulator": provider.emulator,
             "reference": reference,
             "reference_url": reference_image_url(reference),
-            "fit_url_template": reverse("admin:videos_referenceimage_fit", args=[999999999, "WxH", "MODE"]),
-            "upload_url": reverse("admin:videos_videojob_reference_upload"),
+            "fit_url_template": reverse("admin:sora_videos_referenceimage_fit", args=[999999999, "WxH", "MODE"]),
+            "upload_url": reverse("admin:sora_videos_videojob_reference_upload"),
             "has_view_permission": self.has_view_permission(request),
             "add": True,
             "is_popup": False,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/videojob/generate.html", context)
+        return TemplateResponse(request, "admin/sora_videos/videojob/generate.html", context)
 
     def reference_upload_view(self, request: HttpRequest) -> JsonResponse:
         """The Generate page's script uploads the chosen image here to preview the fitting."""
@@ -157,5 +157,5 @@ class GeneratePageMixin:
         return JsonResponse({
             "id": ref.pk, "name": ref.original_name, "width": ref.width, "height": ref.height, "format": ref.format,
             "url": reference_image_url(ref) or "",
-            "admin_url": reverse("admin:videos_referenceimage_change", args=[ref.pk]),
+            "admin_url": reverse("admin:sora_videos_referenceimage_change", args=[ref.pk]),
         })

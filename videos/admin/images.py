@@ -48,10 +48,10 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     ordering = ("-created_at", "-id")  # the created_at index; a column sort keeps it as the tie-break
     list_per_page = 50
     fields = ("original_name", ("width", "height", "format"), "sha256", "owner", "created_at", "image")
-    change_form_template = "admin/videos/referenceimage/change_form.html"
+    change_form_template = "admin/sora_videos/referenceimage/change_form.html"
 
     class Media:
-        css = {"all": ("videos/admin/admin.css",)}
+        css = {"all": ("sora_videos/admin/admin.css",)}
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an image is stored as checked; upload another instead
@@ -86,7 +86,7 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path("<int:pk>/fit/<str:size>/<str:mode>/", self.admin_site.admin_view(self.fit_view),
-                 name="videos_referenceimage_fit"),
+                 name="sora_videos_referenceimage_fit"),
             *super().get_urls(),
         ]
 
@@ -126,7 +126,7 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             else:
                 text = "This image was already stored; here it is." if existed else "Image checked and stored."
                 messages.success(request, text)
-                return HttpResponseRedirect(reverse("admin:videos_referenceimage_change", args=[ref.pk]))
+                return HttpResponseRedirect(reverse("admin:sora_videos_referenceimage_change", args=[ref.pk]))
         context = {
             **admin_page(self, request, "Upload a reference image"),
             "form": form,
@@ -134,7 +134,7 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             "has_view_permission": self.has_view_permission(request),
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/referenceimage/upload.html", context)
+        return TemplateResponse(request, "admin/sora_videos/referenceimage/upload.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
@@ -152,12 +152,12 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
                 "emulator": provider.emulator,
                 "fits": [
                     {"size": size, "same": size == ref.size, "modes": [
-                        (mode, reverse("admin:videos_referenceimage_fit", args=[ref.pk, size, mode]))
+                        (mode, reverse("admin:sora_videos_referenceimage_fit", args=[ref.pk, size, mode]))
                         for mode in FIT_MODES]}
                     for size in sizes
                 ],
                 "can_generate": can_submit(request),
-                "generate_url": reverse("admin:videos_videojob_add") + f"?reference_image={ref.pk}",
+                "generate_url": reverse("admin:sora_videos_videojob_add") + f"?reference_image={ref.pk}",
                 "recent_jobs": list(ref.jobs.order_by("-created_at")[:10]),
             })
         return super().change_view(request, object_id, form_url, context)

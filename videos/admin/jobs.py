@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import conf
+from .. import conf, permissions
 from ..models import AssetVariant, JobKind, VideoAsset, VideoJob
 from . import actions
 from .common import (
@@ -46,8 +46,8 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
         actions.submit_jobs, actions.remix_jobs, actions.edit_jobs, actions.extend_jobs, actions.resubmit_jobs,
         actions.refresh_jobs, actions.retry_download_jobs, actions.delete_jobs,
     ]
-    change_form_template = "admin/videos/videojob/change_form.html"
-    change_list_template = "admin/videos/videojob/change_list.html"
+    change_form_template = "admin/sora_videos/videojob/change_form.html"
+    change_list_template = "admin/sora_videos/videojob/change_list.html"
     fieldsets = (
         ("Request", {"fields": ("prompt_text", ("kind", "parent_link"), ("provider_column", "model"),
                                 ("size", "seconds"), ("prompt_link", "reference_link"), "reference_fit",
@@ -67,7 +67,7 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
                        "payload")
 
     class Media:
-        css = {"all": ("videos/admin/admin.css",)}
+        css = {"all": ("sora_videos/admin/admin.css",)}
 
     # --- permissions ------------------------------------------------------------------
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -80,7 +80,7 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Refresh and retry downloads: changes the job, spends nothing."""
-        return request.user.has_perm("videos.change_videojob")
+        return request.user.has_perm(permissions.CHANGE)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         found = super().get_actions(request)
@@ -161,21 +161,21 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
     def parent_link(self, job: VideoJob) -> str:
         if not job.parent_id:
             return "—"
-        url = reverse("admin:videos_videojob_change", args=[job.parent_id])
+        url = reverse("admin:sora_videos_videojob_change", args=[job.parent_id])
         return format_html('<a href="{}">#{} {}</a>', url, job.parent_id, job.parent.short_prompt)
 
     @admin.display(description="Saved prompt")
     def prompt_link(self, job: VideoJob) -> str:
         if not job.prompt_id:
             return "—"
-        url = reverse("admin:videos_prompt_change", args=[job.prompt_id])
+        url = reverse("admin:sora_videos_prompt_change", args=[job.prompt_id])
         return format_html('<a href="{}">{}</a>', url, job.prompt)
 
     @admin.display(description="Reference image")
     def reference_link(self, job: VideoJob) -> str:
         if not job.reference_image_id:
             return "—"
-        url = reverse("admin:videos_referenceimage_change", args=[job.reference_image_id])
+        url = reverse("admin:sora_videos_referenceimage_change", args=[job.reference_image_id])
         return format_html('<a href="{}">{}</a>', url, job.reference_image)
 
     @admin.display(description="Remote payload")
@@ -192,8 +192,8 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
-            path("<path:object_id>/progress/", wrap(self.progress_view), name="videos_videojob_progress"),
-            path("reference/upload/", wrap(self.reference_upload_view), name="videos_videojob_reference_upload"),
+            path("<path:object_id>/progress/", wrap(self.progress_view), name="sora_videos_videojob_progress"),
+            path("reference/upload/", wrap(self.reference_upload_view), name="sora_videos_videojob_reference_upload"),
             *super().get_urls(),
         ]
 
@@ -208,8 +208,8 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
         if request.method == "POST" and actions.APPLY in request.POST:
             deleted = actions.delete_jobs_confirmed(request, [job])
             if deleted:
-                return HttpResponseRedirect(reverse("admin:videos_videojob_changelist"))
-            return HttpResponseRedirect(reverse("admin:videos_videojob_change", args=[job.pk]))
+                return HttpResponseRedirect(reverse("admin:sora_videos_videojob_changelist"))
+            return HttpResponseRedirect(reverse("admin:sora_videos_videojob_change", args=[job.pk]))
         return actions.delete_confirmation(self, request, [job], action="", form_action=request.path)
 
 

@@ -48,7 +48,7 @@ class LivePanelMixin:
         config = safe_provider(job.provider)
         fit_url = None
         if job.reference_image_id and job.reference_image.size != job.size:
-            fit_url = reverse("admin:videos_referenceimage_fit", args=[job.reference_image_id, job.size,
+            fit_url = reverse("admin:sora_videos_referenceimage_fit", args=[job.reference_image_id, job.size,
                                                                         job.reference_fit or "crop"])
         return {
             "title": f"Job #{job.pk}",
@@ -76,7 +76,7 @@ class LivePanelMixin:
         return {
             "job": job,
             "version": self.version(job, len(events)),
-            "progress_url": reverse("admin:videos_videojob_progress", args=[job.pk]),
+            "progress_url": reverse("admin:sora_videos_videojob_progress", args=[job.pk]),
             "label": STATUS_LABELS.get(job.status, job.get_status_display()),
             "shown_progress": job.percent,
             "active": job.is_active,
@@ -87,8 +87,8 @@ class LivePanelMixin:
             "has_assets": bool(assets),
             "downloads": downloads,
             "tools": self.tools(request, job, config if config is not None else safe_provider(job.provider)),
-            "changelist_url": reverse("admin:videos_videojob_changelist"),
-            "change_url": reverse("admin:videos_videojob_change", args=[job.pk]),
+            "changelist_url": reverse("admin:sora_videos_videojob_changelist"),
+            "change_url": reverse("admin:sora_videos_videojob_change", args=[job.pk]),
             "return_field": RETURN_FIELD,
         }
 
@@ -119,7 +119,7 @@ class LivePanelMixin:
         add("resubmit_jobs", "Re-submit as new job", when=submit and may(Action.RESUBMIT), hint="Same request, new job")
         add("retry_download_jobs", "Retry download", when=operate and may(Action.RETRY_DOWNLOAD))
         if self.has_delete_permission(request, job) and may(Action.DELETE):
-            found.append({"url": reverse("admin:videos_videojob_delete", args=[job.pk]), "label": "Delete…",
+            found.append({"url": reverse("admin:sora_videos_videojob_delete", args=[job.pk]), "label": "Delete…",
                           "style": "danger", "hint": "At the provider and here"})
         return found
 
@@ -143,5 +143,5 @@ class LivePanelMixin:
             "version": live["version"],
         }
         if request.GET.get("v") != live["version"]:
-            data["html"] = render_to_string("admin/videos/videojob/_live.html", {"live": live}, request=request)
+            data["html"] = render_to_string("admin/sora_videos/videojob/_live.html", {"live": live}, request=request)
         return JsonResponse(data)

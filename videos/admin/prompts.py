@@ -33,10 +33,10 @@ class PromptAdmin(SubmitPermissionMixin, admin.ModelAdmin):
         }),
         ("As sent", {"fields": ("composed", "owner", ("created_at", "updated_at"))}),
     )
-    change_form_template = "admin/videos/prompt/change_form.html"
+    change_form_template = "admin/sora_videos/prompt/change_form.html"
 
     class Media:
-        css = {"all": ("videos/admin/admin.css",)}
+        css = {"all": ("sora_videos/admin/admin.css",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # explicit order: Meta.ordering does not apply to GROUP BY queries (the autocomplete paginates this)
@@ -64,5 +64,5 @@ class PromptAdmin(SubmitPermissionMixin, admin.ModelAdmin):
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         context = dict(extra_context or {})
         if can_submit(request) and str(object_id).isdigit():
-            context["generate_url"] = reverse("admin:videos_videojob_add") + f"?prompt={object_id}"
+            context["generate_url"] = reverse("admin:sora_videos_videojob_add") + f"?prompt={object_id}"
         return super().change_view(request, object_id, form_url, context)

@@ -48,7 +48,7 @@ class ProviderCapabilityAdmin(admin.ModelAdmin):
             "ttl_hours": float(conf.get("CAPABILITY_TTL")) / 3600,
             **(extra_context or {}),
         }
-        return TemplateResponse(request, "admin/videos/providercapability/providers.html", context)
+        return TemplateResponse(request, "admin/sora_videos/providercapability/providers.html", context)
 
     def _check_again(self, request: HttpRequest, name: str) -> HttpResponse:
         try:
@@ -66,4 +66,4 @@ class ProviderCapabilityAdmin(admin.ModelAdmin):
                 listed = ", ".join(served) if served else "no model list (GET /models is not served)"
                 messages.success(request, f"{config.display_name}: forgot {forgotten} learned answer(s); "
                                           f"it serves {listed}. Its next answers teach the rest.")
-        return HttpResponseRedirect(reverse("admin:videos_providercapability_changelist"))
+        return HttpResponseRedirect(reverse("admin:sora_videos_providercapability_changelist"))

@@ -62,7 +62,7 @@ class GenerateSequenceMixin:
                         sequence.pk, len(jobs), "s" if len(jobs) != 1 else "",
                         format_html_join(", ", "{}", ((job_admin_link(s.job),) for s in jobs if s.job)),
                         sequence.model, sequence.size, safe_provider(sequence.provider).display_name, money(total)))
-                    return HttpResponseRedirect(reverse("admin:videos_sequence_change", args=[sequence.pk]))
+                    return HttpResponseRedirect(reverse("admin:sora_videos_sequence_change", args=[sequence.pk]))
         return self.render_generate(request, form, shots)
 
     def _bind_shots(self, request: HttpRequest) -> tuple[Any, dict[int, str]]:
@@ -142,6 +142,6 @@ class GenerateSequenceMixin:
             "is_popup": False,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/sequence/generate.html", context)
+        return TemplateResponse(request, "admin/sora_videos/sequence/generate.html", context)
 
 

@@ -21,7 +21,6 @@ from ..models import (
     SequenceStatus,
     VideoAsset,
 )
-from ..views.sequences import moving, payload, stale_note, status_label
 from .common import (
     admin_page,
     asset_url,
@@ -58,7 +57,7 @@ class SequencePageMixin:
         assets = {a.variant: a for a in sequence.assets.all()}
         report = sequences.progress(sequence, shots)
         sequence.report = report  # type: ignore[attr-defined]
-        sequence.label = status_label(sequence, report)  # type: ignore[attr-defined]
+        sequence.label = report.label  # type: ignore[attr-defined]
         submit = can_submit(request)
         rows = []
         for shot, state in zip(shots, report.shots):
@@ -71,7 +70,7 @@ class SequencePageMixin:
                 "job": job,
                 "thumbnail_url": asset_url(thumbs[0]) if thumbs else None,
                 "reference_url": reference_image_url(shot.reference_image),
-                "job_url": reverse("admin:videos_videojob_change", args=[job.pk]) if job else None,
+                "job_url": reverse("admin:sora_videos_videojob_change", args=[job.pk]) if job else None,
                 "status_label": job.get_status_display() if job else "No job",
                 "active": active,
                 "bad": shot_is_bad(shot),
@@ -81,7 +80,7 @@ class SequencePageMixin:
         refusal = stitch_refusal(sequence, shots)
         tools = []
         if self.has_operate_permission(request) and not refusal:
-            tools.append({"url": reverse("admin:videos_sequence_stitch", args=[sequence.pk]),
+            tools.append({"url": reverse("admin:sora_videos_sequence_stitch", args=[sequence.pk]),
                           "label": "Stitch again" if assets.get("video") else "Stitch now", "post": True,
                           "hint": "Join the shots as they are now into one MP4"})
         try:
@@ -91,7 +90,7 @@ class SequencePageMixin:
         if gallery_url:
             tools.append({"url": gallery_url, "label": "View in the gallery", "post": False})
         if self.has_delete_permission(request, sequence):
-            tools.append({"url": reverse("admin:videos_sequence_delete", args=[sequence.pk]), "label": "Delete…",
+            tools.append({"url": reverse("admin:sora_videos_sequence_delete", args=[sequence.pk]), "label": "Delete…",
                           "style": "danger", "post": False, "hint": "The stitched files and the sequence; jobs stay"})
         downloads = [
             {"label": "Stitched video (MP4)" if variant == "video" else asset.get_variant_display(),
@@ -118,11 +117,11 @@ class SequencePageMixin:
             "downloads": downloads,
             "tools": tools,
             "stitch_refusal": refusal,
-            "stale": stale_note(sequence) if assets.get("video") else "",
+            "stale": report.stale_note if assets.get("video") else "",
             "active": sequence.status in SequenceStatus.active(),
-            "watch": moving(sequence, report),
+            "watch": report.moving,
             "status_url": status_url,
-            "version": payload(sequence, shots=False)["version"],
+            "version": report.version,
             "can_submit": submit,
             "requested_seconds": sum(s.seconds for s in shots),
             "estimated_cost": sum((s.job.estimated_cost for s in shots if s.job), 0),
@@ -208,7 +207,7 @@ class SequencePageMixin:
             "emulator": bool(config and config.emulator),
             "provider": config,
             "media": self.media + form.media,
-            "change_url": reverse("admin:videos_sequence_change", args=[sequence.pk]),
+            "change_url": reverse("admin:sora_videos_sequence_change", args=[sequence.pk]),
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/sequence/replace_shot.html", context)
+        return TemplateResponse(request, "admin/sora_videos/sequence/replace_shot.html", context)

@@ -25,7 +25,7 @@ def sequence_asset_url(asset: Any, *, download: bool = False) -> str | None:
 
 
 def job_admin_link(job: Any) -> str:
-    return format_html('<a href="{}">job #{}</a>', reverse("admin:videos_videojob_change", args=[job.pk]), job.pk)
+    return format_html('<a href="{}">job #{}</a>', reverse("admin:sora_videos_videojob_change", args=[job.pk]), job.pk)
 
 
 def shot_is_bad(shot: SequenceShot) -> bool:

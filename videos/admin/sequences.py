@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import policy, sequences
+from .. import permissions, policy, sequences
 from ..models import (
     AssetVariant,
     JobStatus,
@@ -90,8 +90,8 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
     list_per_page = 50
     show_full_result_count = False
     actions = [restitch_sequences, retry_failed_shots, delete_sequences]
-    change_form_template = "admin/videos/sequence/change_form.html"
-    change_list_template = "admin/videos/sequence/change_list.html"
+    change_form_template = "admin/sora_videos/sequence/change_form.html"
+    change_list_template = "admin/sora_videos/sequence/change_list.html"
     fieldsets = (
         ("Sequence", {"fields": ("title", ("provider_column", "model"), ("size", "reference_fit"), "extra_params",
                                  ("owner", "created_at"), "uuid")}),
@@ -104,12 +104,12 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
     readonly_fields = ("provider_column", "uuid")
 
     class Media:
-        css = {"all": ("videos/admin/admin.css",)}
+        css = {"all": ("sora_videos/admin/admin.css",)}
 
     # --- permissions (the job permissions: a sequence is made of jobs) -------------------------
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user = request.user
-        return user.is_active and (user.has_perm("videos.view_videojob") or user.has_perm("videos.change_videojob"))
+        return user.is_active and (user.has_perm(permissions.VIEW) or user.has_perm(permissions.CHANGE))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Adding a sequence renders every shot: it spends money."""
@@ -120,11 +120,11 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_active and request.user.has_perm("videos.delete_videojob")
+        return request.user.is_active and request.user.has_perm(permissions.DELETE)
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Stitch again: changes the sequence, spends nothing."""
-        return request.user.is_active and request.user.has_perm("videos.change_videojob")
+        return request.user.is_active and request.user.has_perm(permissions.CHANGE)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         found = super().get_actions(request)
@@ -200,11 +200,11 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
-            path("<path:object_id>/stitch/", wrap(self.stitch_view), name="videos_sequence_stitch"),
+            path("<path:object_id>/stitch/", wrap(self.stitch_view), name="sora_videos_sequence_stitch"),
             path("<path:object_id>/shots/<int:position>/retry/", wrap(self.retry_view),
-                 name="videos_sequence_retry_shot"),
+                 name="sora_videos_sequence_retry_shot"),
             path("<path:object_id>/shots/<int:position>/replace/", wrap(self.replace_view),
-                 name="videos_sequence_replace_shot"),
+                 name="sora_videos_sequence_replace_shot"),
             *super().get_urls(),
         ]
 
@@ -216,7 +216,7 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
         return sequence
 
     def _back(self, sequence: Sequence) -> HttpResponseRedirect:
-        return HttpResponseRedirect(reverse("admin:videos_sequence_change", args=[sequence.pk]))
+        return HttpResponseRedirect(reverse("admin:sora_videos_sequence_change", args=[sequence.pk]))
 
     # --- delete -------------------------------------------------------------------------------
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
@@ -226,7 +226,7 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
             raise PermissionDenied
         if request.method == "POST" and APPLY in request.POST:
             if delete_confirmed(request, [sequence]):
-                return HttpResponseRedirect(reverse("admin:videos_sequence_changelist"))
+                return HttpResponseRedirect(reverse("admin:sora_videos_sequence_changelist"))
             return self._back(sequence)
         return self.delete_confirmation(request, [sequence], action="", form_action=request.path)
 
@@ -237,7 +237,7 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
             shots = list(sequence.shots.all())
             rows.append({
                 "obj": sequence,
-                "url": reverse("admin:videos_sequence_change", args=[sequence.pk]),
+                "url": reverse("admin:sora_videos_sequence_change", args=[sequence.pk]),
                 "files": len(sequence.assets.all()),
                 "jobs": [s.job for s in shots if s.job is not None],
                 "note": "being stitched right now; delete it once the stitch is done"
@@ -249,11 +249,11 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
             "applicable": sum(1 for row in rows if not row["note"]),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "form_action": form_action or reverse("admin:videos_sequence_changelist"),
-            "changelist_url": reverse("admin:videos_sequence_changelist"),
-            "cancel_url": reverse("admin:videos_sequence_change", args=[items[0].pk]) if len(items) == 1 and not action
-            else reverse("admin:videos_sequence_changelist"),
+            "form_action": form_action or reverse("admin:sora_videos_sequence_changelist"),
+            "changelist_url": reverse("admin:sora_videos_sequence_changelist"),
+            "cancel_url": reverse("admin:sora_videos_sequence_change", args=[items[0].pk]) if len(items) == 1 and not action
+            else reverse("admin:sora_videos_sequence_changelist"),
             "media": self.media,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/videos/sequence/delete_confirmation.html", context)
+        return TemplateResponse(request, "admin/sora_videos/sequence/delete_confirmation.html", context)

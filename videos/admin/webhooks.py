@@ -57,7 +57,7 @@ class WebhookEventAdmin(LargeTableAdminMixin, admin.ModelAdmin):
     readonly_fields = ("job_link", "payload_details")
 
     class Media:
-        css = {"all": ("videos/admin/admin.css",)}
+        css = {"all": ("sora_videos/admin/admin.css",)}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -71,7 +71,7 @@ class WebhookEventAdmin(LargeTableAdminMixin, admin.ModelAdmin):
             else None
         if job is None:
             return "—"
-        url = reverse("admin:videos_videojob_change", args=[job.pk])
+        url = reverse("admin:sora_videos_videojob_change", args=[job.pk])
         return format_html('<a href="{}">#{} {}</a>', url, job.pk, job.short_prompt)
 
     @admin.display(description="Payload")

@@ -31,17 +31,17 @@ class StoredFile(models.Model):
 class VideoAsset(StoredFile):
     """A file we keep of a job: stored whole and checked, under a deterministic key."""
 
-    job = models.ForeignKey("videos.VideoJob", on_delete=models.CASCADE, related_name="assets")
+    job = models.ForeignKey("VideoJob", on_delete=models.CASCADE, related_name="assets")
     file = models.FileField(upload_to=asset_upload_to, storage=get_storage, max_length=500)
     derived = models.BooleanField(default=False, help_text="Made locally from the MP4 (the provider did not serve it)")
 
     class Meta:
         ordering = ["job", "variant"]
-        constraints = [models.UniqueConstraint(fields=["job", "variant"], name="videos_asset_one_per_variant")]
+        constraints = [models.UniqueConstraint(fields=["job", "variant"], name="sora_asset_one_per_variant")]
         indexes = [
-            models.Index(fields=["created_at"], name="videos_asset_created"),  # admin order and date hierarchy
+            models.Index(fields=["created_at"], name="sora_asset_created"),  # admin order and date hierarchy
             # the few assets still waiting for their SHA-256 (DOWNLOAD_SHA256 "deferred"), found by each sweep
-            models.Index(fields=["created_at"], condition=models.Q(sha256=""), name="videos_asset_unhashed"),
+            models.Index(fields=["created_at"], condition=models.Q(sha256=""), name="sora_asset_unhashed"),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ class ProviderCapability(models.Model):
         verbose_name_plural = "providers: what each can do"
         ordering = ["provider", "feature"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "feature"], name="videos_capability_once"),
+            models.UniqueConstraint(fields=["provider", "feature"], name="sora_capability_once"),
         ]
 
     def __str__(self) -> str:

@@ -61,9 +61,9 @@ class JobError(models.TextChoices):
 
 
 def forgotten_message(reason: object) -> str:
-    """What a forgotten job says, on every surface: what happened and what to do."""
+    """What a forgotten job says happened; each surface adds what to do (:mod:`videos.advice`)."""
     return (f"The server no longer knows this video: it restarted or cleaned up before we stored it ({reason}). "
-            "Nothing is sent again automatically (that would pay again): re-submit it as a new job.")
+            "Nothing is sent again automatically (that would pay again).")
 
 
 class VideoJobQuerySet(models.QuerySet):
@@ -87,9 +87,9 @@ class VideoJob(models.Model):
     size = models.CharField(max_length=20)
     seconds = models.PositiveSmallIntegerField(help_text="Requested clip length (for an extension: the added segment)")
     prompt_text = models.TextField("prompt as sent")
-    prompt = models.ForeignKey("videos.Prompt", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    prompt = models.ForeignKey("Prompt", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     reference_image = models.ForeignKey(
-        "videos.ReferenceImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+        "ReferenceImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     extra_params = models.JSONField(default=dict, blank=True, help_text="Provider-specific fields such as seed")
     kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.CREATE)
@@ -140,14 +140,14 @@ class VideoJob(models.Model):
             models.UniqueConstraint(
                 fields=["provider", "remote_id"],
                 condition=models.Q(remote_id__isnull=False),
-                name="videos_job_remote_id_unique_per_provider",
+                name="sora_job_remote_id_unique_per_provider",
             )
         ]
         indexes = [
-            models.Index(fields=["status", "next_check_at"], name="videos_job_sweep"),
-            models.Index(fields=["provider", "status"], name="videos_job_provider_status"),
-            models.Index(fields=["status", "-created_at"], name="videos_job_gallery"),
-            models.Index(fields=["owner", "-created_at"], name="videos_job_owner"),
+            models.Index(fields=["status", "next_check_at"], name="sora_job_sweep"),
+            models.Index(fields=["provider", "status"], name="sora_job_provider_status"),
+            models.Index(fields=["status", "-created_at"], name="sora_job_gallery"),
+            models.Index(fields=["owner", "-created_at"], name="sora_job_owner"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ class ReferenceImage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["created_at"], name="videos_refimage_created")]  # admin order, dates
+        indexes = [models.Index(fields=["created_at"], name="sora_refimage_created")]  # admin order, dates
 
     def __str__(self) -> str:
         return f"{self.original_name or self.image.name} ({self.width}x{self.height})"

@@ -64,7 +64,7 @@ class Sequence(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="videos_sequence_owner")]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="sora_sequence_owner")]
 
     def __str__(self) -> str:
         return self.title or f"Sequence {self.pk or self.uuid}"
@@ -82,11 +82,11 @@ class SequenceShot(models.Model):
     position = models.PositiveSmallIntegerField()
     prompt_text = models.TextField()
     reference_image = models.ForeignKey(
-        "videos.ReferenceImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="sequence_shots"
+        "ReferenceImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="sequence_shots"
     )
     seconds = models.PositiveSmallIntegerField()
     job = models.ForeignKey(
-        "videos.VideoJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="sequence_shots",
+        "VideoJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="sequence_shots",
         help_text="The job rendering this shot now (earlier attempts stay as jobs of their own)",
     )
     attempts = models.PositiveSmallIntegerField(default=1)
@@ -96,7 +96,7 @@ class SequenceShot(models.Model):
     class Meta:
         ordering = ["sequence", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["sequence", "position"], name="videos_shot_one_per_position")
+            models.UniqueConstraint(fields=["sequence", "position"], name="sora_shot_one_per_position")
         ]
 
     def __str__(self) -> str:
@@ -117,7 +117,7 @@ class SequenceAsset(StoredFile):
     class Meta:
         ordering = ["sequence", "variant"]
         constraints = [
-            models.UniqueConstraint(fields=["sequence", "variant"], name="videos_sequence_asset_one_per_variant")
+            models.UniqueConstraint(fields=["sequence", "variant"], name="sora_sequence_asset_one_per_variant")
         ]
 
     def __str__(self) -> str:

@@ -25,8 +25,8 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="videos_webhook_event_once")]
-        indexes = [models.Index(fields=["received_at"], name="videos_webhook_received")]  # admin order, dates
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="sora_webhook_event_once")]
+        indexes = [models.Index(fields=["received_at"], name="sora_webhook_received")]  # admin order, dates
 
     def __str__(self) -> str:
         return f"{self.type} {self.video_id} ({self.outcome})"

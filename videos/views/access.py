@@ -14,12 +14,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-#: The permission that opens the gallery, its JSON and its files.
-VIEW_PERMISSION = "videos.view_videojob"
+from .. import permissions
 
 
 def can_view(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION))
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(permissions.VIEW))
 
 
 def gallery_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

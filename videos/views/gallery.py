@@ -15,7 +15,7 @@ from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import conf
+from .. import conf, permissions
 from ..context_processors import sora as sora_context
 from ..exceptions import SoraVideosError
 from ..filters import GalleryFilterForm, keyset_page
@@ -30,7 +30,7 @@ POLL_MS = 2000
 
 def site_base() -> Any:
     """The site's ``base.html`` when it has one, else the app's standalone shell."""
-    return select_template(["base.html", "videos/standalone_base.html"])
+    return select_template(["base.html", "sora_videos/standalone_base.html"])
 
 
 def render_page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -81,7 +81,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
         "clear_url": reverse("videos:gallery") if form.active_filters else "",
         "in_flight": any(job.is_active for job in page.items),
     }
-    return render_page(request, "videos/gallery.html", context)
+    return render_page(request, "sora_videos/gallery.html", context)
 
 
 def admin_links(request: HttpRequest, job: VideoJob) -> dict[str, str]:
@@ -89,10 +89,10 @@ def admin_links(request: HttpRequest, job: VideoJob) -> dict[str, str]:
     user = request.user
     links: dict[str, str] = {}
     try:
-        if user.has_perm("videos.change_videojob"):
-            links["change"] = reverse("admin:videos_videojob_change", args=[job.pk])
-        if user.has_perm("videos.delete_videojob"):
-            links["delete"] = reverse("admin:videos_videojob_delete", args=[job.pk])
+        if user.has_perm(permissions.CHANGE):
+            links["change"] = reverse("admin:sora_videos_videojob_change", args=[job.pk])
+        if user.has_perm(permissions.DELETE):
+            links["delete"] = reverse("admin:sora_videos_videojob_delete", args=[job.pk])
     except NoReverseMatch:
         return {}
     return links
@@ -133,7 +133,7 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),
         "shot_of": list(SequenceShot.objects.filter(job=job).select_related("sequence").order_by("sequence_id")),
     }
-    return render_page(request, "videos/detail.html", context)
+    return render_page(request, "sora_videos/detail.html", context)
 
 
 __all__ = ["gallery", "detail", "render_page", "site_base"]

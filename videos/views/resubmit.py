@@ -13,17 +13,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from .. import policy, services
+from .. import permissions, policy, services
 from ..exceptions import SoraVideosError
 from ..models import VideoJob
 from ..policy import Action
 from .access import gallery_access
 
-SUBMIT_PERMISSION = "videos.submit_videojob"
-
 
 def can_resubmit(user: Any, job: VideoJob) -> bool:
-    return user.has_perm(SUBMIT_PERMISSION) and policy.allows(Action.RESUBMIT, job)
+    return user.has_perm(permissions.SUBMIT) and policy.allows(Action.RESUBMIT, job)
 
 
 @require_POST
@@ -32,7 +30,7 @@ def resubmit(request: HttpRequest, uuid: Any) -> HttpResponse:
     job = VideoJob.objects.visible().filter(uuid=uuid).first()
     if job is None:
         raise Http404("No such video (it may have been deleted).")
-    if not request.user.has_perm(SUBMIT_PERMISSION):
+    if not request.user.has_perm(permissions.SUBMIT):
         raise PermissionDenied("You need the permission to submit videos; ask an administrator.")
     try:
         again = services.resubmit(job, user=request.user)

@@ -1,6 +1,6 @@
 """Sequences in the gallery: a grid of multi-shot sequences, one page per sequence, live progress.
 
-Same access rule as the rest of the gallery (``videos.view_videojob``). Every page runs a
+Same access rule as the rest of the gallery (``sora_videos.view_videojob``). Every page runs a
 fixed number of queries whatever the number of sequences or shots: the grid is one
 keyset-paginated query plus two prefetches (stitched files; shots with their jobs), the
 detail page four (the sequence, its files, its shots with their jobs, the shots' files).
@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import advice, conf
+from .. import advice, conf, permissions
 from ..exceptions import SoraVideosError
 from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
@@ -84,41 +84,12 @@ def decorate(items: Iterable[Sequence]) -> list[Sequence]:
         sequence.files = {a.variant: a for a in sequence.assets.all()}  # type: ignore[attr-defined]
         sequence.shot_list = shots  # type: ignore[attr-defined]
         sequence.report = report  # type: ignore[attr-defined]
-        sequence.label = status_label(sequence, report)  # type: ignore[attr-defined]
+        sequence.label = report.label  # type: ignore[attr-defined]
         sequence.active = sequence.status in SequenceStatus.active()  # type: ignore[attr-defined]
         sequence.requested_seconds = sum(s.seconds for s in shots)  # type: ignore[attr-defined]
         sequence.provider_label = labels.get(sequence.provider, sequence.provider)  # type: ignore[attr-defined]
         result.append(sequence)
     return result
-
-
-def moving(sequence: Sequence, report: SequenceProgress) -> bool:
-    """Something is still under way: the sequence renders or stitches, or a shot is still rendering
-    (one shot can fail while another is still being made)."""
-    return sequence.status in SequenceStatus.active() or any(s.status in JobStatus.active() for s in report.shots)
-
-
-def status_label(sequence: Sequence, report: SequenceProgress) -> str:
-    total = len(report.shots)
-    if sequence.status == SequenceStatus.RENDERING:
-        if total and report.done == total:
-            return "Waiting to stitch"
-        return f"Rendering shots ({report.done} of {total} done)"
-    if sequence.status == SequenceStatus.COMPLETED and not sequence.is_current:
-        return "Shots changed; waiting to stitch again"
-    return sequence.get_status_display()
-
-
-def stale_note(sequence: Sequence) -> str:
-    """Why the stored stitch is not the shots as they are now ("" when it is)."""
-    if sequence.is_current:
-        return ""
-    if sequence.stitched_revision != sequence.revision:
-        return ("This is the previous stitch: a shot changed since, and the sequence is stitched again once every "
-                "shot is done.")
-    if sequence.status == SequenceStatus.STITCHING:
-        return "This is the previous stitch; the sequence is being stitched again."
-    return "This is the previous stitch; the last attempt to stitch again did not finish."
 
 
 def problem(sequence: Sequence, report: SequenceProgress) -> str:
@@ -161,7 +132,6 @@ def shot_payload(state: Any) -> dict[str, Any]:
 def payload(sequence: Sequence, *, shots: bool = True) -> dict[str, Any]:
     report: SequenceProgress = sequence.report  # type: ignore[attr-defined]
     active = sequence.status in SequenceStatus.active()
-    bad = len(report.failed)
     data: dict[str, Any] = {
         "id": str(sequence.uuid),
         "status": sequence.status,
@@ -169,14 +139,13 @@ def payload(sequence: Sequence, *, shots: bool = True) -> dict[str, Any]:
         "progress": report.percent,
         "current": sequence.is_current,
         "active": active,  # the sequence itself moves on (rendering or stitching)
-        "watch": moving(sequence, report),  # worth polling: that, or a shot still rendering
+        "watch": report.moving,  # worth polling: that, or a shot still rendering
         "done": not active,
         "shots_done": report.done,
         "shots_total": len(report.shots),
         "duration": sequence.duration,
         "error": problem(sequence, report),
-        # changes when the page must be drawn again (a shot finished or failed, a stitch landed)
-        "version": f"{sequence.status}|{sequence.revision}|{sequence.stitched_revision}|{report.done}|{bad}",
+        "version": report.version,
         "url": reverse("videos:sequence_detail", args=[sequence.uuid]),
     }
     if shots:
@@ -205,7 +174,7 @@ def sequence_list(request: HttpRequest) -> HttpResponse:
         "clear_url": reverse("videos:sequences") if form.active_filters else "",
         "in_flight": any(s.active for s in items),  # type: ignore[attr-defined]
     }
-    return render_page(request, "videos/sequences.html", context)
+    return render_page(request, "sora_videos/sequences.html", context)
 
 
 def admin_links(request: HttpRequest, sequence: Sequence) -> dict[str, str]:
@@ -215,10 +184,10 @@ def admin_links(request: HttpRequest, sequence: Sequence) -> dict[str, str]:
     if not getattr(user, "is_staff", False):
         return links
     try:
-        if user.has_perm("videos.change_videojob") or user.has_perm("videos.submit_videojob"):
-            links["change"] = reverse("admin:videos_sequence_change", args=[sequence.pk])
-        if user.has_perm("videos.delete_videojob"):
-            links["delete"] = reverse("admin:videos_sequence_delete", args=[sequence.pk])
+        if user.has_perm(permissions.CHANGE) or user.has_perm(permissions.SUBMIT):
+            links["change"] = reverse("admin:sora_videos_sequence_change", args=[sequence.pk])
+        if user.has_perm(permissions.DELETE):
+            links["delete"] = reverse("admin:sora_videos_sequence_delete", args=[sequence.pk])
     except NoReverseMatch:
         return {}
     return links
@@ -253,16 +222,16 @@ def sequence_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "video": files.get("video"),
         "thumbnail": files.get("thumbnail"),
         "downloads": [files[v] for v in VARIANTS if v in files],
-        "stale": stale_note(sequence) if "video" in files else "",
-        "version": payload(sequence, shots=False)["version"],
+        "stale": report.stale_note if "video" in files else "",
+        "version": report.version,
         "problem": problem(sequence, report),
         "estimated_cost": sum((s.job.estimated_cost for s in shots if s.job), 0),
         "currency": currency,
         "admin": admin_links(request, sequence),
         "active": sequence.status in SequenceStatus.active(),
-        "watch": moving(sequence, report),
+        "watch": report.moving,
     }
-    return render_page(request, "videos/sequence_detail.html", context)
+    return render_page(request, "sora_videos/sequence_detail.html", context)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -295,7 +264,7 @@ def sequences_status(request: HttpRequest) -> JsonResponse:
     for sequence in items:
         item = payload(sequence, shots=False)
         if with_cards and sequence.status not in SequenceStatus.active():
-            item["html"] = render_to_string("videos/_sequence_card.html", {"sequence": sequence}, request=request)
+            item["html"] = render_to_string("sora_videos/_sequence_card.html", {"sequence": sequence}, request=request)
         result[str(sequence.uuid)] = item
     missing = [str(i) for i in ids if str(i) not in result]
     return JsonResponse({"sequences": result, "missing": missing, "poll_after": 2.0,

@@ -85,7 +85,7 @@ def jobs_status(request: HttpRequest) -> JsonResponse:
         item = payload(job)
         if with_cards and job in finished:
             job.provider_label = labels.get(job.provider, job.provider)  # type: ignore[attr-defined]
-            item["html"] = render_to_string("videos/_card.html", {"job": job}, request=request)
+            item["html"] = render_to_string("sora_videos/_card.html", {"job": job}, request=request)
         result[str(job.uuid)] = item
     missing = [str(i) for i in ids if str(i) not in result]
     return JsonResponse({"jobs": result, "missing": missing, "poll_after": 2.0,

@@ -1,4 +1,4 @@
-"""HTTP plumbing: routing, auth, faults, streaming and the ``/_emulator`` control API.
+"""HTTP plumbing: the socket side of :class:`~videos.emulator.app.EmulatorApp`.
 
 Built on the standard library's ThreadingHTTPServer (HTTP/1.1 with keep-alive)
 because faults need to act at the socket level: close before any byte is
@@ -7,43 +7,29 @@ written, or cut a body short after promising its full Content-Length.
 
 from __future__ import annotations
 
-import json
-import math
-import re
 import secrets
 import socket
 import sys
-import time
-import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from videos.emulator.app import DROP, TRUNCATE, EmulatorApp, body_bytes, discard
 from videos.emulator.config import EmulatorConfig
-from videos.emulator.dialects import get_dialect
-from videos.emulator.faults import HTTP_FAULTS, FaultBook, FaultRule, parse_rules
-from videos.emulator.forms import BodyError, parse_body
-from videos.emulator.inspection import fault_context, internal_view
-from videos.emulator.protocol import ApiError, Request, Response, openai_error
-from videos.emulator.state import PlannedFailure, Store
-from videos.emulator.webhooks import WebhookSender
+from videos.emulator.protocol import ApiError, Response, openai_error
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
-_CONTROL_JOB = re.compile(r"/_emulator/jobs/(?P<video_id>[^/]+)/(?P<action>complete|expire)")
 
 
 class EmulatorServer(ThreadingHTTPServer):
-    """The whole emulator: HTTP server plus store, faults and webhooks."""
+    """The whole emulator: an HTTP server around one :class:`EmulatorApp`."""
 
     daemon_threads = True
     block_on_close = False
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.webhooks = WebhookSender(config.webhook_url, config.webhook_secret)
-        self.store = Store(config, self.webhooks)
-        self.faults = FaultBook(config.fault_seed)
-        self.api = get_dialect(config.dialect)(self.store)
+        self.app = EmulatorApp(config)
+        self.api = self.app.api
         if ":" in config.host:
             self.address_family = socket.AF_INET6
         super().__init__((config.host, config.port), Handler)
@@ -55,18 +41,11 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def start_background(self) -> None:
         """Start the clock and webhook threads (the caller runs ``serve_forever``)."""
-        self.store.start()
-        self.webhooks.start()
+        self.app.start()
 
     def server_close(self) -> None:
         super().server_close()
-        self.webhooks.stop()
-        self.store.stop()
-
-    def reset(self) -> None:
-        self.store.reset()
-        self.faults.clear()
-        self.webhooks.reset()
+        self.app.stop()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -107,125 +86,25 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self._request_id = f"req_{secrets.token_hex(12)}"
         self._headers_sent = False
-        url = urlsplit(self.path)
-        path = url.path.rstrip("/") or "/"
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
         try:
             try:
                 raw = self._read_body()
-            except ApiError:
+            except ApiError as error:
                 self.close_connection = True  # an unread body would poison the connection
-                raise
-            if path == "/health" and self.command == "GET":
-                self._send(Response(json={"status": "ok", "dialect": self.server.api.name}))
-            elif path.startswith("/_emulator/"):
-                self._send(self._control(path, raw))
-            elif path.startswith("/_signed/") and hasattr(self.server.api, "signed"):
-                self._send(self.server.api.signed(path, query, self.headers))
+                self._send(self.server.app.error_response(error, self.path))
+                return
+            exchange = self.server.app.handle(self.command, self.path, self.headers, raw)
+            if exchange.close:
+                self.close_connection = True
+            if exchange.connection == DROP:
+                self.close_connection = True
+                discard(exchange.response)
+            elif exchange.connection == TRUNCATE:
+                self._send(exchange.response, truncate=True, after_bytes=exchange.after_bytes)
             else:
-                self._api(path, query, raw)
-        except ApiError as error:
-            self._send(self._error(error, path))
+                self._send(exchange.response)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception:  # a bug: answer 500 rather than leave the client hanging
-            traceback.print_exc(file=sys.stderr)
-            self.close_connection = True
-            if not self._headers_sent:
-                self._send(openai_error(ApiError(500, "Internal emulator error.", type="server_error",
-                                                 code="server_error")))
-
-    def _error(self, error: ApiError, path: str) -> Response:
-        """API errors in the dialect's shape; the control API's in OpenAI's."""
-        return openai_error(error) if path.startswith("/_emulator/") else self.server.api.error_response(error)
-
-    def _api(self, path: str, query: dict[str, str], raw: bytes) -> None:
-        server = self.server
-        endpoint, params = self._route(path)
-        server.store.count_request(endpoint)
-        server.api.authenticate(self.headers)
-        try:
-            fields, encoding = parse_body(self.headers.get("Content-Type"), raw)
-        except BodyError as exc:
-            raise ApiError(400, str(exc), code="invalid_body") from None
-        request = Request(self.command, query, params, fields, encoding, self.headers)
-        rule = server.faults.pick(endpoint, fault_context(endpoint, request))
-        if rule is not None and rule.fault in HTTP_FAULTS:
-            self._send(server.api.error_response(_fault_error(rule)))
-            return
-        if rule is not None and rule.fault == "slow":
-            time.sleep(rule.delay)
-        if rule is not None and rule.fault == "fail_job":
-            message = rule.message or f"Video generation failed ({rule.error_code}, emulated fault)."
-            request.failure = PlannedFailure(rule.error_code, message, rule.at_progress)
-        try:
-            response = getattr(server.api, endpoint)(request)
-        except ApiError as error:
-            response = server.api.error_response(error)
-        if rule is not None and rule.fault == "drop_response":
-            # The action took effect; the client just never hears about it.
-            self.close_connection = True
-            _discard(response)
-            return
-        if rule is not None and rule.fault == "truncate":
-            self._send(response, truncate=True, after_bytes=rule.after_bytes)
-        else:
-            self._send(response)
-
-    def _route(self, path: str) -> tuple[str, dict[str, str]]:
-        allowed: list[str] = []
-        for method, pattern, endpoint in self.server.api.routes_compiled:
-            match = pattern.fullmatch(path)
-            if match is None:
-                continue
-            if method == self.command:
-                return endpoint, {key: unquote(value) for key, value in match.groupdict().items()}
-            allowed.append(method)
-        raise self.server.api.route_error(self.command, path, allowed)
-
-    # -- control API -----------------------------------------------------------------
-
-    def _control(self, path: str, raw: bytes) -> Response:
-        server, method = self.server, self.command
-        if path == "/_emulator/faults":
-            if method == "GET":
-                return Response(json=server.faults.describe())
-            if method == "DELETE":
-                server.faults.clear()
-                return Response(json=[])
-            if method == "POST":
-                try:
-                    rules = parse_rules(json.loads(raw or b"null"))
-                except ValueError as exc:
-                    raise ApiError(400, f"Invalid fault rules: {exc}", code="invalid_fault_rules") from None
-                server.faults.replace(rules)
-                return Response(json=server.faults.describe())
-        elif path == "/_emulator/stats" and method == "GET":
-            return Response(json=server.store.stats())
-        elif path == "/_emulator/jobs" and method == "GET":
-            return Response(json=[internal_view(server.api, job) for job in server.store.ordered()])
-        elif path == "/_emulator/webhooks" and method == "GET":
-            return Response(json=server.webhooks.describe())
-        elif path == "/_emulator/reset" and method == "POST":
-            server.reset()
-            return Response(json={"reset": True})
-        elif path == "/_emulator/restart" and method == "POST":
-            # What a server that keeps jobs in memory does on restart: every id is forgotten.
-            return Response(json={"restarted": True, "forgotten": server.store.forget_jobs()})
-        elif (match := _CONTROL_JOB.fullmatch(path)) and method == "POST":
-            return self._control_job(match["video_id"], match["action"])
-        raise ApiError(404, f"Unknown control endpoint: {method} {path}.", code="unknown_url")
-
-    def _control_job(self, public_id: str, action: str) -> Response:
-        api = self.server.api
-        job = self.server.store.get(api.backend_id(unquote(public_id)))
-        if job is None:
-            raise ApiError(404, f"Video with id {public_id!r} not found.", code="video_not_found")
-        if action == "complete" and not self.server.store.finish_now(job):
-            raise ApiError(504, "The job did not finish within 60 s.", type="server_error", code="timeout")
-        if action == "expire":
-            self.server.store.expire_now(job)
-        return Response(json=internal_view(api, job))
 
     # -- I/O -------------------------------------------------------------------------
 
@@ -262,16 +141,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response, *, truncate: bool = False, after_bytes: int | None = None) -> None:
         """Write ``response``; with ``truncate`` stop after ``after_bytes`` (default half) and hang up."""
-        if response.text is not None:
-            payload = response.text.encode()
-            chunks: Any = iter([payload])
-            length = len(payload)
-        elif response.chunks is None:
-            payload = json.dumps(response.json).encode()
-            chunks = iter([payload])
-            length = len(payload)
-        else:
-            chunks, length = response.chunks, response.length
+        chunks: Any
+        chunks, length = body_bytes(response)
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -298,20 +169,4 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.close_connection = True
         finally:
-            _discard(response)
-
-
-def _discard(response: Response) -> None:
-    if response.chunks is not None and hasattr(response.chunks, "close"):
-        response.chunks.close()
-    if response.cleanup is not None:
-        response.cleanup()
-
-
-def _fault_error(rule: FaultRule) -> ApiError:
-    status, error_type, code, message = HTTP_FAULTS[rule.fault]
-    headers = {}
-    if status == 429:
-        headers["Retry-After"] = str(math.ceil(rule.retry_after))
-        headers["retry-after-ms"] = str(int(rule.retry_after * 1000))
-    return ApiError(status, rule.message or message, type=error_type, code=code, headers=headers)
+            discard(response)

@@ -1,4 +1,10 @@
-"""Shared fixtures: a real emulator process per dialect, settings pointing at it."""
+"""Shared fixtures: an emulator per dialect, settings pointing at it.
+
+The full run starts a real emulator process per configuration and talks HTTP to it. The
+fast tier (``bin/test --fast``, ``SORA_TEST_TIER=fast``) runs the tests that do not test
+HTTP itself against the same emulator in process (:mod:`tests.inprocess`) and leaves out
+those marked ``slow`` (processes, browsers, the LiteLLM proxy, the emulator's wire tests).
+"""
 from __future__ import annotations
 
 import os
@@ -10,10 +16,26 @@ import pytest
 
 from videos.emulator.testing import EmulatorProcess
 
+from .inprocess import InProcessEmulator
 from .profile_checks import empty_queue  # noqa: F401  (autouse: every test starts with an empty queue)
 from .support import sora_settings
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+FAST = os.environ.get("SORA_TEST_TIER") == "fast"
+
+#: Tests that start processes, browsers or proxies, or test the emulator's HTTP itself:
+#: the full run only.
+SLOW_PATHS = (
+    "tests/emulator/", "tests/litellm/", "tests/faults/", "tests/test_install.py", "tests/test_error_logging.py",
+    "tests/cli/test_subprocess.py", "tests/lifecycle/test_workers.py", "tests/lifecycle/test_budget_race.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(SLOW_PATHS) or "browser" in item.keywords or "live_server" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
 
 
 def require(what: str, reason: str) -> None:
@@ -42,7 +64,8 @@ class EmulatorPool:
         emu = self._running.get(key)
         if emu is None:
             options.setdefault("generation_time", 0.3)
-            emu = EmulatorProcess(dialect=dialect, **options).start()
+            kind = InProcessEmulator if FAST else EmulatorProcess
+            emu = kind(dialect=dialect, **options).start()
             emu.dialect = dialect  # type: ignore[attr-defined]
             self._running[key] = emu
         emu.reset()

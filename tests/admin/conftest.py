@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 from PIL import Image
 
-from videos.models import JobStatus, VideoJob
+from videos.models import VideoJob
+
+from ..factories import UserFactory, VideoJobFactory
 
 PASSWORD = "s3cret-Passw0rd"
 
@@ -27,9 +28,7 @@ def png(width: int = 640, height: int = 480, color: tuple[int, int, int] = (200,
 
 
 def staff(username: str, *codenames: str) -> User:
-    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
-    if codenames:
-        user.user_permissions.set(Permission.objects.filter(content_type__app_label="sora_videos", codename__in=codenames))
+    user = UserFactory(username=username, password=PASSWORD, is_staff=True, perms=list(codenames))
     return User.objects.get(pk=user.pk)  # fresh: no cached permissions
 
 
@@ -67,13 +66,7 @@ def wc(watcher: User) -> Client:
 
 def make_job(**fields: Any) -> VideoJob:
     """A job row in any state, written directly (for states the emulator would take long to reach)."""
-    values: dict[str, Any] = {
-        "provider": "emu", "model": "sora-2", "size": "1280x720", "seconds": 4,
-        "prompt_text": "A paper boat on a rain puddle, macro", "status": JobStatus.PENDING,
-        "estimated_cost": Decimal("0.40"),
-    }
-    values.update(fields)
-    return VideoJob.objects.create(**values)
+    return VideoJobFactory(**fields)
 
 
 def messages_of(response: Any) -> list[str]:

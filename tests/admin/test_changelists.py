@@ -13,7 +13,7 @@ from videos.models import AssetVariant, JobStatus, Prompt, ReferenceImage, Video
 
 from .conftest import make_job
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def bulk_jobs(n: int, owner: Any) -> None:

@@ -27,7 +27,7 @@ from .conftest import make_job
 from .test_changelists import bulk_jobs
 from .test_large_tables import assert_no_scans
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TABLES = {
     "videoasset": "sora_videos_videoasset",

@@ -22,7 +22,7 @@ from videos.models import JobStatus, VideoJob
 from .conftest import make_job
 from .test_changelists import bulk_jobs
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 URL = "/admin/sora_videos/videojob/"
 

@@ -16,7 +16,7 @@ from videos.policy import Action
 
 from .conftest import make_job
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 STATES = [
     (JobStatus.DRAFT, "", ""),

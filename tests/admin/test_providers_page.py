@@ -10,7 +10,7 @@ from videos import capabilities, conf
 
 from .conftest import staff
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 URL = "admin:sora_videos_providercapability_changelist"
 
 

@@ -183,6 +183,7 @@ def test_a_bad_shot_leaves_nothing_behind(site, tmp_path):
     assert no_api_calls(site)
 
 
+@pytest.mark.slow  # a subprocess talks HTTP to the emulator
 def test_subprocess_generate_wait(site, tmp_path):
     result = sora_process(site, "generate", "A paper boat on a stream", "--seconds", "4", "--size", "1280x720",
                           "--wait", "--output", "boat.mp4", cwd=tmp_path)

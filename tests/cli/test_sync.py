@@ -30,6 +30,7 @@ def _library(emu):
     return made
 
 
+@pytest.mark.slow  # a subprocess talks HTTP to the emulator
 def test_sync_imports_the_library_and_a_second_run_changes_nothing(site):
     ours = services.create_video("Made here", seconds=4)
     [ours] = settle([ours])

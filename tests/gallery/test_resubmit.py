@@ -10,7 +10,7 @@ from videos.models import JobError, JobStatus, VideoJob, forgotten_message
 
 from .conftest import make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def _forgotten() -> VideoJob:

@@ -44,6 +44,7 @@ def run_until_downloading(job: VideoJob, emu: Any) -> VideoJob:
 
 
 # --- the streaming transport -------------------------------------------------------------------------
+@pytest.mark.slow  # tests the HTTP transport itself
 def test_content_travels_through_the_direct_transport_with_the_sdks_request(sora):
     provider = get_provider("emu")
     client = build_client(provider.config, timeout=300.0, streaming=True)
@@ -212,6 +213,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+@pytest.mark.slow  # tests the HTTP transport itself
 def test_a_proxy_from_the_environment_is_used_for_downloads(sora, monkeypatch):
     """httpx2 ignores HTTP(S)_PROXY once given a transport: with one set, downloads keep the SDK's transport."""
     from videos.providers.client import reset_clients

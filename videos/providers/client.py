@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import warnings
 
+import httpx2
 import openai
 
 from .. import conf
@@ -23,6 +24,7 @@ warnings.filterwarnings(
 )
 
 _clients: dict[tuple[str, str, str, float, bool], openai.OpenAI] = {}
+_mounts: dict[str, httpx2.BaseTransport] = {}
 _lock = threading.Lock()
 
 DEFAULT_TIMEOUT = 60.0
@@ -41,7 +43,10 @@ def build_client(config: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT, st
         client = _clients.get(cache_key)
         if client is None:
             extra: dict = {}
-            if streaming:
+            mounted = _mounts.get(config.base_url.rstrip("/"))
+            if mounted is not None:
+                extra = {"http_client": openai.DefaultHttpxClient(transport=mounted, timeout=timeout)}
+            elif streaming:
                 extra = {
                     "http_client": streaming_http_client(timeout=timeout, chunk_size=_chunk_size()),
                     "default_headers": {"Accept-Encoding": "identity"},
@@ -53,6 +58,22 @@ def build_client(config: ProviderConfig, *, timeout: float = DEFAULT_TIMEOUT, st
 
 def _chunk_size() -> int:
     return int(conf.get("DOWNLOAD_CHUNK_SIZE"))
+
+
+def mount(base_url: str, transport: httpx2.BaseTransport | None) -> None:
+    """Carry every request to the provider at ``base_url`` through ``transport`` instead of
+    the network (``None`` takes it away again).
+
+    For a provider served in the same process (the test suite's in-process emulator) or a
+    transport of your own (a client certificate, a private proxy). The SDK still builds
+    every request, so auth, errors and redirects behave as over HTTP.
+    """
+    with _lock:
+        if transport is None:
+            _mounts.pop(base_url.rstrip("/"), None)
+        else:
+            _mounts[base_url.rstrip("/")] = transport
+    reset_clients()
 
 
 def reset_clients() -> None:

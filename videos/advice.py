@@ -10,6 +10,10 @@ from . import policy
 from .models import JobStatus, Sequence, SequenceStatus, VideoJob
 from .policy import Action
 
+#: Provider error codes that mean "this prompt or image was refused", not "try again".
+CONTENT_REFUSALS = frozenset({"moderation_blocked", "content_policy", "content_policy_violation"})
+CONTENT_HINT = "Change the prompt or reference image (no real people, faces, copyrighted characters or music)"
+
 
 class Surface(models.TextChoices):
     CLI = "cli", "command line"
@@ -46,8 +50,14 @@ def for_job(job: VideoJob, surface: str) -> str:
         return {Surface.CLI: "An operator can retry the download in the admin (“Retry download”).",
                 Surface.ADMIN: "Use “Retry download”.",
                 Surface.GALLERY: "An operator can retry the download."}[surface]
+    if job.error_code in CONTENT_REFUSALS:
+        return {Surface.CLI: f"{CONTENT_HINT} and run manage.py sora generate again: the same request "
+                             "would be refused again.",
+                Surface.ADMIN: f"{CONTENT_HINT} and generate it again: re-submitting it as it is would be refused "
+                               "again.",
+                Surface.GALLERY: f"{CONTENT_HINT} and make it again."}[surface]
     if policy.allows(Action.RESUBMIT, job):
         return {Surface.CLI: f"Re-submit it with: manage.py sora resubmit {job.pk}",
                 Surface.ADMIN: "Use “Re-submit as new job”.",
-                Surface.GALLERY: "Re-submit it as a new job."}[surface]
+                Surface.GALLERY: ""}[surface]  # its button says so, shown to those who may press it
     return ""

@@ -11,11 +11,15 @@ class VideosConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  registers the system checks
+        from . import (
+            checks,  # noqa: F401  registers the system checks
+            pipeline,
+            sequences,
+        )
         from .providers import client  # noqa: F401  installs the SDK deprecation filter
-        from .sequences import connect_receivers
 
-        connect_receivers()  # a shot's job moves its sequence on
+        pipeline.connect_receivers()  # a job that reaches "downloading" is queued for its download
+        sequences.connect_receivers()  # a shot's job moves its sequence on
 
         post_migrate.connect(_after_migrate, sender=self)
 

@@ -385,7 +385,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
             download_heartbeat_at=None,
             error_code=JobError.CONTENT_EXPIRED,
             error_message=f"The provider no longer serves this video ({exc}); it expired before it could be "
-            "stored. Re-submit it as a new job.",
+            "stored.",
         )
         return
     attempts = job.download_attempts

@@ -2,7 +2,9 @@
 
 One pass (:func:`sweep_once`) submits creates that are due (``submission``), recovers
 creates that got no answer, refreshes the jobs whose check is due (``tracking``) and
-re-queues downloads whose task was lost (``downloads``). The sweep is a django-q2 task
+re-queues downloads whose task was lost (``downloads``); a job that reaches
+``downloading`` (finished at the provider, or retried by a person) is queued for its
+download by :func:`start_download`. The sweep is a django-q2 task
 that repeats passes while there is work, for up to ``SWEEP_DURATION`` seconds, under a
 database lease so only one runs per provider; ``tracking.kick`` queues it when work
 appears.
@@ -13,7 +15,8 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -21,9 +24,23 @@ from django.utils import timezone
 from . import conf, downloads, sequences, shutdown, stitching, submission, tracking
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob
 from .providers import Provider, get_provider
+from .queue import enqueue
 from .sequences import SequenceProgress
+from .signals import job_status_changed
 
 log = logging.getLogger(__name__)
+
+
+# --- the next step after a status change ------------------------------------------------
+def start_download(sender: object, job: VideoJob, old_status: str, new_status: str, **kwargs: object) -> None:
+    """Queue the download of a job that has just reached ``downloading`` (after commit), wherever
+    the news came from: a status check, a webhook, reconciliation or "Retry download"."""
+    if new_status == JobStatus.DOWNLOADING:
+        enqueue("videos.tasks.download_job", job.pk)
+
+
+def connect_receivers() -> None:
+    job_status_changed.connect(start_download, dispatch_uid="videos.pipeline.start_download")
 
 
 # --- the sweep ---------------------------------------------------------------------------
@@ -143,25 +160,76 @@ def _work_waiting(provider_name: str) -> bool:
     ).exists()
 
 
-# --- one job, in this process ------------------------------------------------------------------
-def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False) -> VideoJob:
-    """Block until the job is completed, failed, deleted or needs attention.
+# --- waiting, in this process ------------------------------------------------------------------
+DONE = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
+T = TypeVar("T")
 
-    With ``drive`` this process does the work itself (submit, refresh, download) when it
-    is due, so waiting works with or without a running qcluster; the claims make it safe
-    alongside workers. Raises TimeoutError after ``timeout`` seconds.
+
+class WaitTimeout(TimeoutError):
+    """Still going after the timeout; ``pending`` holds the ids of what is still under way."""
+
+    def __init__(self, message: str, pending: list[int]) -> None:
+        super().__init__(message)
+        self.pending = pending
+
+
+def follow(look: Callable[[], tuple[T, bool]], *, step: Callable[[T], None] | None, timeout: float, poll: float,
+           timed_out: Callable[[T], tuple[str, list[int]]]) -> T:
+    """The one wait loop: ``look`` until it says done, doing ``step`` between looks.
+
+    Jobs, batches of jobs and sequences all wait through it (services, sequences, the CLI);
+    ``step`` does the work that is due in this process when no qcluster runs. Raises
+    :class:`WaitTimeout` with ``timed_out(state)`` (message, pending ids) after ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
-    done = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
     while True:
-        job.refresh_from_db()
-        if job.status in done:
-            return job
+        state, done = look()
+        if done:
+            return state
         if time.monotonic() >= deadline:
-            raise TimeoutError(f"Job {job.pk} is still {job.status} after {timeout:.0f} s.")
-        if drive:
-            drive_once(job)
+            raise WaitTimeout(*timed_out(state))
+        if step is not None:
+            step(state)
         time.sleep(poll)
+
+
+def wait_jobs(jobs: Iterable[VideoJob], timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False,
+              on_progress: Callable[[list[VideoJob]], None] | None = None) -> list[VideoJob]:
+    """Block until every job is completed, failed, deleted or needs attention.
+
+    With ``drive`` this process does each job's work itself when it is due (submit,
+    refresh, download), so waiting works with or without a running qcluster; the claims
+    make it safe alongside workers.
+    """
+    ids = [job.pk for job in jobs]
+
+    def look() -> tuple[list[VideoJob], bool]:
+        current = VideoJob.objects.in_bulk(ids)
+        ordered = [current[i] for i in ids if i in current]
+        if on_progress is not None:
+            on_progress(ordered)
+        return ordered, all(job.status in DONE for job in ordered)
+
+    def step(ordered: list[VideoJob]) -> None:
+        for job in ordered:
+            if job.status not in DONE:
+                drive_once(job)
+
+    def timed_out(ordered: list[VideoJob]) -> tuple[str, list[int]]:
+        active = [job for job in ordered if job.status not in DONE]
+        pending = [job.pk for job in active]
+        if len(ordered) == 1:
+            return f"Job {active[0].pk} is still {active[0].status} after {timeout:.0f} s.", pending
+        running = ", ".join(f"{job.pk} ({job.status})" for job in active[:10])
+        return f"{len(active)} of {len(ordered)} jobs still running after {timeout:.0f} s: {running}.", pending
+
+    return follow(look, step=step if drive else None, timeout=timeout, poll=poll, timed_out=timed_out)
+
+
+def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False) -> VideoJob:
+    """:func:`wait_jobs` for one job."""
+    [job] = wait_jobs([job], timeout, poll=poll, drive=drive)
+    return job
 
 
 def drive_once(job: VideoJob) -> None:
@@ -195,31 +263,34 @@ def wait_sequence(
     """Block until the sequence is stitched, a shot needs attention, or stitching failed.
 
     With ``drive`` this process does the work that is due itself (every shot's next step,
-    then the stitch), so it works with or without a running qcluster. Raises
-    TimeoutError after ``timeout`` seconds.
+    then the stitch), so it works with or without a running qcluster.
     """
-    deadline = time.monotonic() + timeout
-    while True:
+    def look() -> tuple[tuple[Sequence, list], bool]:
+        nonlocal sequence
         sequence.refresh_from_db()
         shots = sequences.shots_of(sequence)
         if on_progress is not None:
             on_progress(sequences.progress(sequence, shots))
         if any(s.job is None or s.job.status in sequences.BAD for s in shots):
             sequence = sequences.update_status(sequence)
-        if sequence.is_current or sequence.status in (SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED):
-            return sequence
-        if time.monotonic() >= deadline:
-            raise TimeoutError(
-                f"Sequence {sequence.pk} is still {sequence.get_status_display().lower()} after {timeout:.0f} s "
-                f"({sum(1 for s in shots if s.job and s.job.status == JobStatus.COMPLETED)} of {len(shots)} "
-                "shots done)."
-            )
-        if drive:
-            if sequences.ready_to_stitch(shots):
-                stitched = stitching.stitch(sequence.pk)
-                if stitched is not None and (stitched.is_current or stitched.status == SequenceStatus.FAILED):
-                    continue  # report it without waiting
-            for shot in shots:
-                if shot.job is not None and shot.job.status in JobStatus.active():
-                    drive_once(shot.job)
-        time.sleep(poll)
+        ended = sequence.is_current or sequence.status in (SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED)
+        return (sequence, shots), ended
+
+    def step(state: tuple[Sequence, list]) -> None:
+        current, shots = state
+        if sequences.ready_to_stitch(shots):
+            stitched = stitching.stitch(current.pk)
+            if stitched is not None and (stitched.is_current or stitched.status == SequenceStatus.FAILED):
+                return  # the next look reports it without waiting on the shots
+        for shot in shots:
+            if shot.job is not None and shot.job.status in JobStatus.active():
+                drive_once(shot.job)
+
+    def timed_out(state: tuple[Sequence, list]) -> tuple[str, list[int]]:
+        current, shots = state
+        done = sum(1 for s in shots if s.job and s.job.status == JobStatus.COMPLETED)
+        return (f"Sequence {current.pk} is still {current.get_status_display().lower()} after {timeout:.0f} s "
+                f"({done} of {len(shots)} shots done).", [current.pk])
+
+    state = follow(look, step=step if drive else None, timeout=timeout, poll=poll, timed_out=timed_out)
+    return state[0]

@@ -181,16 +181,14 @@ def refresh(job: VideoJob) -> VideoJob:
 def retry_download(job: VideoJob) -> VideoJob:
     """Try storing a paid video again (after download failures)."""
     policy.require(Action.RETRY_DOWNLOAD, job)
-    with transaction.atomic():
-        job.transition(
-            JobStatus.DOWNLOADING,
-            expect=(job.status,),
-            download_attempts=0,
-            download_heartbeat_at=None,
-            not_before=None,
-            message="download retried",
-        )
-        enqueue("videos.tasks.download_job", job.pk)
+    job.transition(  # the pipeline queues the download once this commits
+        JobStatus.DOWNLOADING,
+        expect=(job.status,),
+        download_attempts=0,
+        download_heartbeat_at=None,
+        not_before=None,
+        message="download retried",
+    )
     return job
 
 

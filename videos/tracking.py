@@ -27,19 +27,10 @@ from .queue import enqueue
 
 log = logging.getLogger(__name__)
 
-FAILURE_ADVICE = {
-    "moderation_blocked": "Change the prompt or reference image (no real people, faces, copyrighted characters "
-    "or music) and re-submit.",
-    "content_policy": "Change the prompt or reference image (no real people, faces, copyrighted characters "
-    "or music) and re-submit.",
-}
-
-
 def _explain_failure(video: RemoteVideo) -> str:
+    """What the provider said; what to do about it is :mod:`videos.advice`'s (per surface)."""
     code = video.error_code or "failed"
-    message = video.error_message or "The provider gave no reason."
-    advice = FAILURE_ADVICE.get(code, "Re-submit it as a new job; if it fails again, change the prompt.")
-    return f"The provider failed this video ({code}): {message} {advice}"
+    return f"The provider failed this video ({code}): {video.error_message or 'The provider gave no reason.'}"
 
 
 def poll_interval(provider: Provider, hint: float | None) -> float:
@@ -89,10 +80,7 @@ def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, p
         fields.setdefault("completed_at", now)
         fields.update(progress=100, not_before=None, download_attempts=0, download_heartbeat_at=None,
                       error_code="", error_message="")
-        moved = job.transition(JobStatus.DOWNLOADING, expect=from_states, **fields)
-        if moved:
-            enqueue("videos.tasks.download_job", job.pk)
-        return moved
+        return job.transition(JobStatus.DOWNLOADING, expect=from_states, **fields)  # the pipeline downloads it
     if video.status == remote.FAILED:
         fields.update(error_code=(video.error_code or "failed")[:100], error_message=_explain_failure(video))
         return job.transition(JobStatus.FAILED, expect=from_states, **fields)
@@ -100,7 +88,7 @@ def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, p
     what = "expired" if video.status == remote.EXPIRED else "was deleted"
     fields.update(
         error_code=video.status,
-        error_message=f"The video {what} at the provider before it could be stored. Re-submit it as a new job.",
+        error_message=f"The video {what} at the provider before it could be stored.",
     )
     return job.transition(JobStatus.FAILED, expect=from_states, **fields)
 

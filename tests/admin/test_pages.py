@@ -120,6 +120,7 @@ def test_failed_job_page_shows_the_error_and_offers_resubmit(sora, op):
                    error_message="The provider failed this video (moderation_blocked): change the prompt.")
     html = op.get(change_url(job)).content.decode()
     assert "moderation_blocked" in html and 'role="alert"' in html
+    assert "and generate it again: re-submitting it as it is would be refused again." in html
     assert 'value="resubmit_jobs"' in html and 'value="remix_jobs"' not in html
 
 

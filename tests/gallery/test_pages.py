@@ -239,6 +239,7 @@ def test_detail_of_failed_and_deleted(signed_in, real_job, clone_jobs):
                           error_message="The provider failed this video (moderation_blocked): no faces.")
     html = signed_in.get(reverse("videos:detail", args=[failed.uuid])).content.decode()
     assert "no faces." in html and 'role="alert"' in html
+    assert "Change the prompt or reference image (no real people" in html  # advice from the code, not the message
     [deleted] = clone_jobs(real_job, 1, status=JobStatus.DELETED)
     assert signed_in.get(reverse("videos:detail", args=[deleted.uuid])).status_code == 404
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from videos import pipeline, presets, services, storage
+from videos import advice, pipeline, presets, services, storage
 from videos.exceptions import JobStateError
 from videos.models import JobKind, JobStatus, VideoJob, VideoJobEvent
 from videos.signals import job_status_changed, job_stored
@@ -149,7 +149,11 @@ def test_moderated_prompt_fails_with_advice(sora):
     [job] = settle([services.create_video("Mario jumping on a mushroom")])
     assert job.status == JobStatus.FAILED
     assert job.error_code == "moderation_blocked"
-    assert "copyrighted" in job.error_message and "re-submit" in job.error_message
+    assert "third-party character protected by copyright" in job.error_message  # what happened, stored
+    # what to do, in each surface's words, from the code (never stored in the message)
+    assert "copyrighted characters" in advice.for_job(job, advice.Surface.GALLERY)
+    assert "manage.py sora generate again" in advice.for_job(job, advice.Surface.CLI)
+    assert "generate it again" in advice.for_job(job, advice.Surface.ADMIN)
 
 
 def test_resubmit_makes_a_new_job(sora):

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .. import policy
+from .. import advice, policy
 from ..models import AssetVariant, SequenceShot, VideoJob
 from ..policy import Action
 from ..tracking import nudge
@@ -78,6 +78,7 @@ class LivePanelMixin:
             "version": self.version(job, len(events)),
             "progress_url": reverse("admin:sora_videos_videojob_progress", args=[job.pk]),
             "label": STATUS_LABELS.get(job.status, job.get_status_display()),
+            "next_step": advice.for_job(job, advice.Surface.ADMIN),
             "shown_progress": job.percent,
             "active": job.is_active,
             "events": events,

@@ -6,14 +6,13 @@ workers.
 """
 from __future__ import annotations
 
-import time
 from typing import Callable, Iterable
 
 from .. import pipeline, sequences
-from ..models import JobStatus, Sequence, VideoJob
+from ..models import Sequence, VideoJob
 from .console import Console, set_bar
 
-DONE = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
+DONE = pipeline.DONE
 POLL = 0.25
 
 
@@ -22,36 +21,15 @@ def _percent(job: VideoJob) -> int:
     return 100 if job.status in DONE else job.percent
 
 
-def wait_jobs(
-    jobs: Iterable[VideoJob],
-    *,
-    timeout: float,
-    drive: bool = True,
-    poll: float = POLL,
-    on_progress: Callable[[list[VideoJob]], None] | None = None,
-) -> list[VideoJob]:
-    """Block until every job is finished (completed, failed, deleted) or needs attention."""
-    ids = [job.pk for job in jobs]
-    deadline = time.monotonic() + timeout
-    while True:
-        current = VideoJob.objects.in_bulk(ids)
-        ordered = [current[i] for i in ids if i in current]
-        if on_progress is not None:
-            on_progress(ordered)
-        active = [job for job in ordered if job.status not in DONE]
-        if not active:
-            return ordered
-        if time.monotonic() >= deadline:
-            running = ", ".join(f"{job.pk} ({job.status})" for job in active[:10])
-            raise TimeoutError(
-                f"{len(active)} of {len(ordered)} jobs still running after {timeout:.0f} s: {running}. They go on "
-                "in the background (with a qcluster running); check them with: manage.py sora status "
-                + " ".join(str(job.pk) for job in active[:10])
-            )
-        if drive:
-            for job in active:
-                pipeline.drive_once(job)
-        time.sleep(poll)
+def wait_jobs(jobs: Iterable[VideoJob], *, timeout: float,
+              on_progress: Callable[[list[VideoJob]], None] | None = None) -> list[VideoJob]:
+    """The pipeline's wait, driving the work here; a timeout names the command to check on them."""
+    try:
+        return pipeline.wait_jobs(jobs, timeout, poll=POLL, drive=True, on_progress=on_progress)
+    except pipeline.WaitTimeout as exc:
+        ids = " ".join(str(pk) for pk in exc.pending[:10])
+        raise TimeoutError(f"{exc} They go on in the background (with a qcluster running); check them with: "
+                           f"manage.py sora status {ids}") from None
 
 
 def wait_with_bar(console: Console, jobs: list[VideoJob], *, timeout: float, desc: str) -> list[VideoJob]:

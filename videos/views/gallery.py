@@ -15,7 +15,7 @@ from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import conf, permissions
+from .. import advice, conf, permissions
 from ..context_processors import sora as sora_context
 from ..exceptions import SoraVideosError
 from ..filters import GalleryFilterForm, keyset_page
@@ -129,6 +129,7 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "lineage": family,
         "admin": admin_links(request, job),
         "can_resubmit": can_resubmit(request.user, job),
+        "next_step": advice.for_job(job, advice.Surface.GALLERY),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),
         "shot_of": list(SequenceShot.objects.filter(job=job).select_related("sequence").order_by("sequence_id")),

@@ -55,7 +55,7 @@ def test_sync_imports_the_library_and_a_second_run_changes_nothing(site):
 
     expired = jobs[made["expired"]]
     assert expired.status == JobStatus.FAILED and not expired.assets.exists()
-    assert "expired at the provider before it could be stored" in expired.error_message
+    assert "it expired before it could be stored." in expired.error_message  # what happened; advice is added per surface
     failed = jobs[made["failed"]]
     assert failed.status == JobStatus.FAILED and "The render crashed" in failed.error_message
     assert f"imported  {made['plain']} -> job {plain.pk}: completed" in first.out

@@ -75,8 +75,8 @@ def disposition(response: Any) -> str:
     return response["Content-Disposition"]
 
 
-def queued_funcs() -> list[str]:
-    """Function names of the tasks waiting in the broker (ORM or Redis), oldest first."""
+def queued_calls() -> list[tuple[str, tuple]]:
+    """``(function name, args)`` of the tasks waiting in the broker (ORM or Redis), oldest first."""
     broker = get_broker()
     from django_q.brokers.redis_broker import Redis
 
@@ -86,7 +86,12 @@ def queued_funcs() -> list[str]:
         from django_q.models import OrmQ
 
         payloads = [q.payload for q in OrmQ.objects.filter(key=broker.list_key).order_by("pk")]
-    return [SignedPackage.loads(p)["func"] for p in payloads]
+    return [(task["func"], tuple(task.get("args", ()))) for task in map(SignedPackage.loads, payloads)]
+
+
+def queued_funcs() -> list[str]:
+    """Function names of the tasks waiting in the broker (ORM or Redis), oldest first."""
+    return [func for func, _ in queued_calls()]
 
 
 @pytest.fixture(autouse=True)

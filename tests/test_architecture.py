@@ -109,3 +109,13 @@ def test_the_admin_and_the_gallery_share_the_domain_not_each_other():
         or (module.startswith("videos.views") and target.startswith("videos.admin"))
     }
     assert crossing == set()
+
+
+def test_the_surfaces_never_queue_work_themselves():
+    """The admin, the gallery views and the CLI call services; what gets queued, and when,
+    is decided below them (services, sequences, webhooks, the pipeline)."""
+    modules = _modules()
+    surfaces = ("videos.admin", "videos.views", "videos.cli", "videos.management")
+    queueing = {module for module, path in modules.items() if module.startswith(surfaces)
+                and {"videos.queue", "videos.tasks"} & _imports(module, path, modules)}
+    assert queueing == set()

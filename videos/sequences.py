@@ -36,7 +36,7 @@ from .models import (
     SequenceStatus,
     VideoJob,
 )
-from .policy import STITCH_STALE
+from .policy import STITCH_STALE, stitch_refusal
 from .queue import enqueue
 from .signals import job_status_changed, job_stored
 from .validation import check_request
@@ -284,6 +284,15 @@ def update_status(sequence: Sequence) -> Sequence:
 
 def ready_to_stitch(shots: list[SequenceShot]) -> bool:
     return bool(shots) and all(s.job is not None and s.job.status == JobStatus.COMPLETED for s in shots)
+
+
+def request_stitch(sequence: Sequence) -> None:
+    """Queue a stitch of the shots as they are now (again, if already stitched), unless
+    :func:`videos.policy.stitch_refusal` refuses (its typed refusal is on the error)."""
+    found = stitch_refusal(sequence, shots_of(sequence))
+    if found is not None:
+        raise found.error()
+    enqueue("videos.tasks.stitch_sequence", sequence.pk, True)
 
 
 def on_job_stored(job: VideoJob) -> None:

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import conf
-from .exceptions import ConfigurationError, InvalidRequest, ProviderError
+from .exceptions import ConfigurationError, InvalidRequest, JobStateError, ProviderError
 from .models import JobStatus, VideoJob, WebhookEvent
 from .providers import get_provider
 from .queue import enqueue
@@ -102,6 +102,15 @@ def receive(provider_name: str, body: bytes, headers: Mapping[str, str]) -> tupl
     webhook_received.send(sender=WebhookEvent, event=stored, provider=provider_name)
     enqueue("videos.tasks.process_webhook", stored.pk)
     return stored, True
+
+
+def process_again(event: WebhookEvent) -> None:
+    """Queue a failed event for processing again (the admin's action)."""
+    moved = WebhookEvent.objects.filter(pk=event.pk, outcome=WebhookEvent.Outcome.FAILED).update(
+        outcome=WebhookEvent.Outcome.PENDING, message="")
+    if not moved:
+        raise JobStateError(f"Only a failed event is processed again; this one is {event.outcome}.")
+    enqueue("videos.tasks.process_webhook", event.pk)
 
 
 def _finish(event: WebhookEvent, outcome: str, message: str = "") -> None:

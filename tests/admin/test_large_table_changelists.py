@@ -23,6 +23,7 @@ from videos.admin.large_tables import LargeTablePaginator
 from videos.admin.webhooks import WebhookEventAdmin
 from videos.models import AssetVariant, ReferenceImage, VideoAsset, VideoJob, WebhookEvent
 
+from ..profile_checks import queued_calls
 from .conftest import make_job
 from .test_changelists import bulk_jobs
 from .test_large_tables import assert_no_scans
@@ -331,16 +332,18 @@ def test_reference_image_job_counts_and_sort(sora, op, operator):
     assert [r.pk for r in response.context["cl"].result_list] == [refs[1].pk]
 
 
-def test_process_again_across_all_pages_past_the_cap(sora, op, operator, small_cap, monkeypatch):
+def test_process_again_across_all_pages_past_the_cap(sora, op, operator, small_cap,
+                                                    django_capture_on_commit_callbacks):
     add_rows("webhookevent", 40, operator)  # 20 failed
-    queued = []
-    monkeypatch.setattr("videos.admin.webhooks.enqueue", lambda name, pk: queued.append(pk))
     first = WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.FAILED).order_by("-received_at", "-id").first()
-    response = op.post(url_of("webhookevent") + "?outcome__exact=failed",  # the page's boxes, and "select all"
-                       {"action": "process_again", "select_across": "1", "index": "0", "_selected_action": [first.pk]})
+    with django_capture_on_commit_callbacks(execute=True):  # tasks are queued once the action commits
+        response = op.post(url_of("webhookevent") + "?outcome__exact=failed",  # the page's boxes, "select all"
+                           {"action": "process_again", "select_across": "1", "index": "0",
+                            "_selected_action": [first.pk]})
     assert response.status_code == 302
     failed = set(WebhookEvent.objects.filter(type="video.failed").values_list("pk", flat=True))
-    assert set(queued) == failed and len(failed) == 20
+    queued = [args[0] for func, args in queued_calls() if func == "videos.tasks.process_webhook"]
+    assert sorted(queued) == sorted(failed) and len(failed) == 20
     assert not WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.FAILED).exists()
 
 

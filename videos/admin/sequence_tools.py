@@ -12,7 +12,6 @@ from ..models import (
     Sequence,
     SequenceShot,
 )
-from ..queue import enqueue
 from ..sequences import BAD
 from .common import (
     asset_url,
@@ -39,11 +38,11 @@ def stitch_refusal(sequence: Sequence, shots: list[SequenceShot]) -> str:
 
 
 def request_stitch(sequence: Sequence) -> str:
-    """Queue a stitch of the shots as they are now (again, if already stitched)."""
-    refusal = stitch_refusal(sequence, sequences.shots_of(sequence))
-    if refusal:
-        raise JobStateError(f"Not stitched: {refusal}.")
-    enqueue("videos.tasks.stitch_sequence", sequence.pk, True)
+    """The admin's "Stitch again": :func:`videos.sequences.request_stitch`, in the admin's words."""
+    try:
+        sequences.request_stitch(sequence)
+    except JobStateError as exc:
+        raise JobStateError(f"Not stitched: {exc}.") from None
     return "stitching is queued; a worker joins the shots and stores the result (reload to see it)."
 
 

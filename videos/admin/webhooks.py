@@ -9,9 +9,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..exceptions import JobStateError
+from .. import webhooks
 from ..models import VideoJob, WebhookEvent
-from ..queue import enqueue
 from ..webhooks import HANDLED_TYPES
 from .common import run_each
 from .job_filters import ConfiguredValueFilter, ProviderFilter
@@ -21,11 +20,7 @@ from .large_tables import LargeTableAdminMixin
 @admin.action(description="Process selected failed events again", permissions=["change"])
 def process_again(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     def one(event: WebhookEvent) -> str:
-        moved = WebhookEvent.objects.filter(pk=event.pk, outcome=WebhookEvent.Outcome.FAILED).update(
-            outcome=WebhookEvent.Outcome.PENDING, message="")
-        if not moved:
-            raise JobStateError(f"Only a failed event is processed again; this one is {event.outcome}.")
-        enqueue("videos.tasks.process_webhook", event.pk)
+        webhooks.process_again(event)
         return "queued for processing."
 
     run_each(request, queryset, one)

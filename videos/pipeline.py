@@ -6,8 +6,8 @@ re-queues downloads whose task was lost (``downloads``); a job that reaches
 ``downloading`` (finished at the provider, or retried by a person) is queued for its
 download by :func:`start_download`. The sweep is a django-q2 task
 that repeats passes while there is work, for up to ``SWEEP_DURATION`` seconds, under a
-database lease so only one runs per provider; ``tracking.kick`` queues it when work
-appears.
+database lease so only one runs per provider; :func:`kick` queues it when work appears,
+and :func:`nudge` when a page watches a job whose news is stale.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -41,6 +42,49 @@ def start_download(sender: object, job: VideoJob, old_status: str, new_status: s
 
 def connect_receivers() -> None:
     job_status_changed.connect(start_download, dispatch_uid="videos.pipeline.start_download")
+
+
+# --- asking for a sweep ----------------------------------------------------------------------
+def submit_job(job_id: int) -> None:
+    """Submit one job (the task body), then ask for the sweep that tracks it."""
+    name = submission.submit(job_id)
+    if name:
+        kick(name)
+
+
+def kick(provider_name: str) -> None:
+    """Queue a sweep unless one runs or is already queued (called when work appears).
+
+    The ``sweep-queued`` lease keeps a burst of kicks (one per submitted job) from queueing
+    a sweep each; the sweep that starts clears it, and it expires after ``SWEEP_LEASE``
+    in case that task was lost.
+    """
+    if Lease.held(f"sweep:{provider_name}"):
+        return
+    if Lease.acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
+        enqueue("videos.tasks.sweep", provider_name)
+
+
+def nudge(jobs: Iterable[VideoJob]) -> None:
+    """Ask the sweep to look at watched in-flight jobs whose news is stale (a page polls them).
+
+    Never calls the provider itself, so a page never waits on it: due now, and a sweep kicked
+    at most once per provider per ``LIVE_REFRESH_AFTER``.
+    """
+    after = float(conf.get("LIVE_REFRESH_AFTER"))
+    now = timezone.now()
+    stale = [
+        j for j in jobs
+        if j.status in JobStatus.in_flight() and j.remote_id
+        and (j.last_checked_at is None or (now - j.last_checked_at).total_seconds() > after)
+    ]
+    if not stale:
+        return
+    VideoJob.objects.filter(pk__in=[j.pk for j in stale], status__in=JobStatus.in_flight(),
+                            next_check_at__gt=now).update(next_check_at=now)
+    for provider in {j.provider for j in stale}:
+        if cache.add(f"videos:live-refresh:{provider}", 1, timeout=max(1, int(after))):
+            kick(provider)
 
 
 # --- the sweep ---------------------------------------------------------------------------
@@ -133,7 +177,7 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
             report.setdefault(name, "handed over")
     if duration > 0:
         for name in held:
-            tracking.kick(name)
+            kick(name)
     return report
 
 
@@ -242,7 +286,7 @@ def drive_once(job: VideoJob) -> None:
     now = timezone.now()
     provider = get_provider(job.provider)
     if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
-        submission.submit(job.pk)
+        submit_job(job.pk)
     elif job.status == JobStatus.SUBMITTING:
         submission.recover_stale(provider)
     elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):

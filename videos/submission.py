@@ -25,7 +25,7 @@ from .exceptions import ProviderError
 from .images import fit_image
 from .models import JobError, JobKind, JobStatus, Lease, VideoJob
 from .providers import Provider, ReferenceUpload, RemoteVideo, get_provider
-from .tracking import kick, sync_from_remote
+from .tracking import sync_from_remote
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +75,20 @@ def claim(job: VideoJob, provider: Provider) -> bool:
         )
 
 
-def submit(job_id: int) -> None:
-    """The django-q2 task body: claim, create, record. Safe to run twice for one job."""
+def submit(job_id: int) -> str | None:
+    """Claim, create, record; safe to run twice for one job. Returns the provider whose
+    sweep should look next (:func:`videos.pipeline.submit_job` asks for it), or None."""
     job = VideoJob.objects.filter(pk=job_id).select_related("parent", "reference_image").first()
     if job is None or job.status != JobStatus.PENDING:
-        return
+        return None
     if job.not_before and job.not_before > timezone.now():
-        return  # the sweep comes back when it is due
+        return None  # the sweep comes back when it is due
     provider = get_provider(job.provider)
     reference = _reference(job)  # prepared before the claim: after it, only the request remains
     if not claim(job, provider):
-        kick(provider.name)
-        return
+        return provider.name
     if not _still_ours(job):
-        return  # this worker stalled past the grace period and the sweep took the job over
+        return None  # this worker stalled past the grace period and the sweep took the job over
     try:
         video = _create(job, provider, reference)
     except ProviderError as exc:
@@ -98,7 +98,7 @@ def submit(job_id: int) -> None:
         _handle_error(job, provider, ProviderError(f"Unexpected error: {exc!r}", ambiguous=True))
     else:
         record(job, provider, video)
-    kick(provider.name)
+    return provider.name
 
 
 def _reference(job: VideoJob) -> ReferenceUpload | None:

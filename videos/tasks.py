@@ -1,17 +1,17 @@
 """django-q2 task entry points: thin wrappers, so each module keeps one job.
 
-Follow a job: ``services.create_video`` -> ``submit_job`` (submission) -> ``sweep``
-(tracking) -> ``download_job`` (downloads) -> storage.
+Follow a job: ``services.create_video`` -> ``submit_job`` (pipeline, submission) ->
+``sweep`` (pipeline, tracking) -> ``download_job`` (downloads) -> storage.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from . import downloads, pipeline, stitching, storage, submission, webhooks
+from . import downloads, pipeline, stitching, storage, webhooks
 
 
 def submit_job(job_id: int) -> None:
-    submission.submit(job_id)
+    pipeline.submit_job(job_id)
 
 
 def download_job(job_id: int) -> None:

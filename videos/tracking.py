@@ -2,28 +2,25 @@
 
 ``sync_from_remote`` is the only place a remote video's state lands on a job (the
 submission, the sweep, webhooks and ``services.refresh`` all go through it);
-``refresh_jobs`` brings many jobs up to date with as few calls as the server allows;
-``kick`` asks for a sweep (:mod:`videos.pipeline`) when work appears.
+``refresh_jobs`` brings many jobs up to date with as few calls as the server allows.
+When to look again is :mod:`videos.pipeline`'s to decide.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from decimal import Decimal
 from typing import Iterable
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import capabilities, conf
 from .exceptions import InvalidRequest, ProviderError
-from .models import JobError, JobKind, JobStatus, Lease, VideoJob, VideoJobEvent
+from .models import JobError, JobKind, JobStatus, VideoJob, VideoJobEvent
 from .providers import Provider, RemoteVideo
 from .providers import base as remote
-from .queue import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -220,39 +217,3 @@ def flag_stalled(provider_name: str) -> int:
             next_check_at=None,
         )
     return count
-
-
-# --- asking for a sweep ----------------------------------------------------------------------
-def kick(provider_name: str) -> None:
-    """Queue a sweep unless one runs or is already queued (called when work appears).
-
-    The ``sweep-queued`` lease keeps a burst of kicks (one per submitted job) from queueing
-    a sweep each; the sweep that starts clears it, and it expires after ``SWEEP_LEASE``
-    in case that task was lost.
-    """
-    if Lease.held(f"sweep:{provider_name}"):
-        return
-    if Lease.acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
-        enqueue("videos.tasks.sweep", provider_name)
-
-
-def nudge(jobs: Iterable[VideoJob]) -> None:
-    """Ask the sweep to look at watched in-flight jobs whose news is stale (a page polls them).
-
-    Never calls the provider itself, so a page never waits on it: due now, and a sweep kicked
-    at most once per provider per ``LIVE_REFRESH_AFTER``.
-    """
-    after = float(conf.get("LIVE_REFRESH_AFTER"))
-    now = timezone.now()
-    stale = [
-        j for j in jobs
-        if j.status in JobStatus.in_flight() and j.remote_id
-        and (j.last_checked_at is None or (now - j.last_checked_at).total_seconds() > after)
-    ]
-    if not stale:
-        return
-    VideoJob.objects.filter(pk__in=[j.pk for j in stale], status__in=JobStatus.in_flight(),
-                            next_check_at__gt=now).update(next_check_at=now)
-    for provider in {j.provider for j in stale}:
-        if cache.add(f"videos:live-refresh:{provider}", 1, timeout=max(1, int(after))):
-            kick(provider)

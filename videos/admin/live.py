@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from .. import advice, policy
 from ..models import AssetVariant, SequenceShot, VideoJob
+from ..pipeline import nudge
 from ..policy import Action
-from ..tracking import nudge
 from .common import (
     RETURN_FIELD,
     asset_url,

@@ -5,7 +5,7 @@ fixed number of queries whatever the number of sequences or shots: the grid is o
 keyset-paginated query plus two prefetches (stitched files; shots with their jobs), the
 detail page four (the sequence, its files, its shots with their jobs, the shots' files).
 The JSON endpoints never call the provider; like the job endpoints they only nudge the
-sweep (:func:`videos.tracking.nudge`).
+sweep (:func:`videos.pipeline.nudge`).
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from .. import advice, conf, permissions
 from ..exceptions import SoraVideosError
 from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
+from ..pipeline import nudge
 from ..sequences import BAD, SequenceProgress, progress
-from ..tracking import nudge
 from .access import gallery_access, json_access
 from .gallery import provider_labels, render_page
 from .status import parse_ids

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from ..models import JobStatus, VideoJob
-from ..tracking import nudge
+from ..pipeline import nudge
 from .access import json_access
 from .gallery import gallery_queryset, provider_labels, with_files
 

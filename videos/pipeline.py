@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from . import conf, downloads, sequences, shutdown, stitching, submission, tracking
+from . import conf, downloads, sequences, shutdown, stitching, submission, tracking, webhooks
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob
 from .providers import Provider, get_provider
 from .queue import enqueue
@@ -33,11 +35,42 @@ log = logging.getLogger(__name__)
 
 
 # --- the next step after a status change ------------------------------------------------
+_here = threading.local()
+
+
 def start_download(sender: object, job: VideoJob, old_status: str, new_status: str, **kwargs: object) -> None:
     """Queue the download of a job that has just reached ``downloading`` (after commit), wherever
-    the news came from: a status check, a webhook, reconciliation or "Retry download"."""
-    if new_status == JobStatus.DOWNLOADING:
+    the news came from: a status check, a webhook, reconciliation or "Retry download" -- unless
+    the task that brought the news downloads it itself (:func:`downloading_here`)."""
+    if new_status != JobStatus.DOWNLOADING:
+        return
+    here = getattr(_here, "jobs", None)
+    if here is not None:
+        here.append(job.pk)
+    else:
         enqueue("videos.tasks.download_job", job.pk)
+
+
+@contextmanager
+def downloading_here() -> Iterator[list[int]]:
+    """Within the block, jobs that reach ``downloading`` are collected instead of queued; the
+    caller downloads them when the block ends. A task carrying fresh news (a webhook) stores
+    the video at once instead of sending it to the back of a queue full of submissions; if
+    its worker dies, the sweep re-queues the download like any lost task."""
+    outer = getattr(_here, "jobs", None)
+    _here.jobs = collected = [] if outer is None else outer
+    try:
+        yield collected
+    finally:
+        _here.jobs = outer
+
+
+def process_webhook(event_pk: int) -> None:
+    """The webhook task: refresh the event's job now and, if it completed, store it now."""
+    with downloading_here() as due:
+        webhooks.process(event_pk)
+    for job_id in due:
+        downloads.download(job_id)
 
 
 def connect_receivers() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import downloads, pipeline, stitching, storage, webhooks
+from . import downloads, pipeline, stitching, storage
 
 
 def submit_job(job_id: int) -> None:
@@ -34,7 +34,7 @@ def sweep(provider_name: str | None = None) -> dict[str, str]:
 
 
 def process_webhook(event_pk: int) -> None:
-    webhooks.process(event_pk)
+    pipeline.process_webhook(event_pk)
 
 
 def cleanup() -> int:

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from videos import services
-from videos.models import JobStatus, WebhookEvent
+from videos.models import JobStatus, VideoJob, WebhookEvent
 
-from ..support import drain, settle, sora_settings
+from ..support import drain, queued_funcs, settle, sora_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,6 +74,25 @@ def test_event_for_a_job_triggers_refresh_and_download(hooked, client):
     drain()
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED and job.assets.count() == 3
+
+
+def test_the_webhook_task_stores_the_video_itself_instead_of_queueing_a_download(hooked, client):
+    """Fresh news must not wait at the back of a queue full of submissions: the one task
+    that processes the event also downloads and stores, and queues nothing behind it."""
+    jobs = [services.create_video(f"Fireflies over a pond #{i}") for i in range(2)]
+    drain()
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+        hooked.complete(job.remote_id)
+    queued_before = queued_funcs()
+    post(client, *signed(event(jobs[0].remote_id)))
+    assert queued_funcs() == [*queued_before, "videos.tasks.process_webhook"]
+    assert drain(limit=len(queued_before) + 1) == len(queued_before) + 1  # exactly what was queued, nothing after
+    assert queued_funcs() == []
+    done, other = (VideoJob.objects.get(pk=job.pk) for job in jobs)
+    assert done.status == JobStatus.COMPLETED and done.assets.count() == 3
+    assert other.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)  # no event yet: the sweep's business
 
 
 def test_replayed_delivery_is_counted_not_reprocessed(hooked, client):

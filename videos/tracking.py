@@ -140,7 +140,10 @@ def import_remote(provider: Provider, video: RemoteVideo) -> tuple[VideoJob, boo
 def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
     """Bring ``jobs`` up to date; one list request covers many where the dialect allows.
 
-    Returns the number of API calls made.
+    A page of the list also brings every other in-flight job on it up to date (one query per
+    page finds them), so a full round over n jobs costs n/100 list calls however the checks
+    fall due. A job whose state did not change is not written one by one: all of them get
+    one bulk update of their check times. Returns the number of API calls made.
     """
     pending = {job.remote_id: job for job in jobs if job.remote_id}
     calls = 0
@@ -148,13 +151,19 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
         oldest = min(job.submitted_at or job.created_at for job in pending.values())
         horizon = oldest - dt.timedelta(seconds=conf.get("RECONCILE_WINDOW"))
         after = None
+        unchanged: list[int] = []
         try:
             while pending:
                 page = provider.list_page(after=after, limit=100, order="desc")
                 calls += 1
+                seen = _in_flight_on_page(provider, page.videos, pending)
                 for video in page.videos:
-                    job = pending.pop(video.id, None)
-                    if job is not None:
+                    job = seen.get(video.id)
+                    if job is None:
+                        continue
+                    if _unchanged(job, video):
+                        unchanged.append(job.pk)
+                    else:
                         sync_from_remote(job, video, provider=provider)
                 if not page.has_more or (page.videos and page.videos[-1].created_at
                                          and page.videos[-1].created_at < horizon):
@@ -169,10 +178,41 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
             # ask for each one instead, and remember that its list does not work.
             log.warning("list at %s failed (%s); asking for each job instead", provider.name, exc)
             learn_list_failure(provider, exc)
+        finally:
+            _checked(provider, unchanged)
     for job in pending.values():
         calls += 1
         refresh_one(provider, job)
     return calls
+
+
+def _in_flight_on_page(provider: Provider, videos: list[RemoteVideo], pending: dict[str, VideoJob]
+                       ) -> dict[str, VideoJob]:
+    """The page's videos that are jobs in flight: the due ones (taken out of ``pending``) and
+    the others, found with one query."""
+    seen = {video.id: pending.pop(video.id) for video in videos if video.id in pending}
+    others = [video.id for video in videos if video.id and video.id not in seen]
+    if others:
+        seen.update((job.remote_id, job) for job in VideoJob.objects.filter(
+            provider=provider.name, remote_id__in=others, status__in=JobStatus.in_flight()))
+    return seen
+
+
+def _unchanged(job: VideoJob, video: RemoteVideo) -> bool:
+    """Still where we last saw it (same status, same progress): nothing to write but the check time."""
+    same = {remote.QUEUED: JobStatus.QUEUED, remote.IN_PROGRESS: JobStatus.IN_PROGRESS}.get(video.status)
+    return same == job.status and video.raw_status == job.remote_status and video.progress == job.progress
+
+
+def _checked(provider: Provider, job_ids: list[int]) -> None:
+    """One UPDATE for every job a check found unchanged: when it was checked, when to look again."""
+    if not job_ids:
+        return
+    now = timezone.now()
+    then = now + dt.timedelta(seconds=poll_interval(provider, None))
+    for start in range(0, len(job_ids), 1000):  # well under any database's parameter limit
+        VideoJob.objects.filter(pk__in=job_ids[start:start + 1000], status__in=JobStatus.in_flight()).update(
+            last_checked_at=now, next_check_at=then)
 
 
 def learn_list_failure(provider: Provider, exc: ProviderError) -> None:

@@ -1,0 +1,74 @@
+"""What keeping many jobs current costs, counted (never timed): list calls per full round
+proportional to the pages, one bulk write for the jobs whose state did not change, and a
+bounded number of queries per pass whatever the number of jobs."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from videos import pipeline
+from videos.models import JobStatus, VideoJob
+from videos.providers import get_provider
+
+from ..factories import VideoJobFactory
+from ..support import sora_settings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def slow_emu(emulators, settings, tmp_path):
+    """Jobs that stay in progress at 0 % for the whole test."""
+    emu = emulators.get(generation_time=86_400)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SORA_VIDEOS = sora_settings(emu, POLL_INTERVAL=5.0)
+    return emu
+
+
+def _in_flight(emu, count: int, *, due: int) -> list[VideoJob]:
+    """``count`` jobs rendering at the emulator; the oldest ``due`` are due for a check, the rest later."""
+    client = emu.client()
+    now = timezone.now()
+    jobs = []
+    for n in range(count):
+        video = client.videos.create(prompt=f"Fireflies over a pond #{n}", size="1280x720", seconds="4")
+        later = None if n < due else now + dt.timedelta(seconds=60)
+        jobs.append(VideoJobFactory(status=JobStatus.QUEUED, remote_id=video.id, remote_status="queued",
+                                    submitted_at=now, created_at=now - dt.timedelta(seconds=count - n),
+                                    next_check_at=later))
+    return jobs
+
+
+def _job_writes(ctx: CaptureQueriesContext) -> int:
+    return sum(1 for q in ctx.captured_queries if q["sql"].startswith('UPDATE "sora_videos_videojob"'))
+
+
+def test_one_pass_checks_every_job_on_the_pages_it_reads(slow_emu):
+    jobs = _in_flight(slow_emu, 250, due=40)
+    before = slow_emu.stats()["requests"].get("list", 0)
+    pipeline.sweep_once(get_provider("emu"))
+    pages = slow_emu.stats()["requests"]["list"] - before
+    assert pages == math.ceil(250 / 100)  # the due 40 are the oldest: the pass reads to the end
+    checked = VideoJob.objects.filter(pk__in=[j.pk for j in jobs], last_checked_at__isnull=False).count()
+    assert checked == 250  # every job on those pages, not just the 40 that were due
+    # nothing is due any more: the next pass asks the provider nothing
+    pipeline.sweep_once(get_provider("emu"))
+    assert slow_emu.stats()["requests"]["list"] - before == pages
+
+
+@pytest.mark.parametrize("count", [30, 300])
+def test_unchanged_jobs_cost_one_write_and_a_bounded_number_of_queries(slow_emu, count):
+    jobs = _in_flight(slow_emu, count, due=count)
+    pipeline.sweep_once(get_provider("emu"))  # first sight: whatever the emulator says lands
+    VideoJob.objects.filter(pk__in=[j.pk for j in jobs]).update(next_check_at=None)
+    with CaptureQueriesContext(connection) as ctx:
+        pipeline.sweep_once(get_provider("emu"))
+    assert _job_writes(ctx) == 1  # one bulk update of the check times, not one per job
+    assert len(ctx.captured_queries) <= 20 + math.ceil(count / 100)  # a few per pass, one per page
+    assert VideoJob.objects.filter(pk__in=[j.pk for j in jobs], status__in=JobStatus.in_flight(),
+                                   last_checked_at__isnull=False, next_check_at__isnull=False).count() == count

@@ -28,7 +28,9 @@ def test_http_429_sends_retry_after_and_does_nothing(emulator, sdk):
         assert caught.value.body["code"] == "rate_limit_exceeded"
     assert jobs_created(emulator) == 0
     sdk.videos.create(prompt="A busy crossing")  # the rule is used up
-    assert emulator.stats() == {
+    stats = emulator.stats()
+    assert stats.pop("connections") >= 1
+    assert stats == {
         "requests": {
             "create": 3,
             "retrieve": 0,

@@ -20,7 +20,7 @@ from videos.exceptions import ConfigurationError, ProviderError
 from videos.models import JobStatus, VideoAsset, VideoJob
 from videos.pipeline import sweep_once
 from videos.providers import get_provider
-from videos.providers.client import build_client
+from videos.providers.client import build_client, reset_clients
 from videos.providers.transport import DirectTransport
 
 from ..support import drain, queued_funcs, settle, sora_settings
@@ -56,6 +56,33 @@ def test_content_travels_through_the_direct_transport_with_the_sdks_request(sora
     served = sora.job(job.remote_id)["emulator"]["assets"]["video"]
     assert hashlib.sha256(body).hexdigest() == served["sha256"] and len(body) == served["size"]
     assert sora.stats()["requests"]["content"] == 1
+
+
+@pytest.mark.slow  # counts TCP connections
+def test_a_jobs_files_travel_on_one_kept_alive_connection(sora):
+    provider = get_provider("emu")
+    job = run_until_downloading(make(), sora)
+    reset_clients()  # no connection kept from an earlier test
+
+    def opened_since(mark: int) -> int:  # each control call opens a connection of its own
+        return sora.stats()["connections"] - mark - 1
+
+    before = sora.stats()["connections"]
+    for variant in ("video", "thumbnail", "spritesheet"):
+        with provider.open_content(job.remote_id, variant) as response:
+            assert sum(len(chunk) for chunk in response.iter_bytes()) > 0
+    assert opened_since(before) == 1
+    before = sora.stats()["connections"]
+    # a connection that fails before any answer (as one the server closed while idle does)
+    # is replaced once for a GET; a body cut short is an error, never retried
+    sora.set_faults([{"endpoint": "content", "fault": "drop_response", "times": 1}])
+    with provider.open_content(job.remote_id, "video") as response:
+        assert sum(len(chunk) for chunk in response.iter_bytes()) > 0
+    assert opened_since(before) == 2  # the set_faults call's, and the replacement
+    sora.set_faults([{"endpoint": "content", "fault": "truncate", "times": 1}])
+    with pytest.raises(ProviderError):
+        with provider.open_content(job.remote_id, "video") as response:
+            b"".join(response.iter_bytes())
 
 
 def test_content_errors_keep_status_code_and_retry_hint(sora):

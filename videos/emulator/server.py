@@ -62,6 +62,7 @@ class Handler(BaseHTTPRequestHandler):
         # Headers and body leave in separate writes; with Nagle's algorithm on, the
         # client's delayed ACK would add ~40 ms to every keep-alive response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.app.store.count_connection()
 
     def __getattr__(self, name: str) -> Any:
         """Every method (``do_GET``, ``do_TRACE``, ...) goes to the router, which answers

@@ -107,6 +107,8 @@ class Store:
         self.jobs: dict[str, Job] = {}
         self.requests: Counter[str] = Counter()
         self.jobs_created = 0
+        #: TCP connections the HTTP server accepted (none in process): keep-alive shows here.
+        self.connections = 0
         self._seq = 0
         self._live: set[Job] = set()
         self._pool = ThreadPoolExecutor(max_workers=config.render_workers, thread_name_prefix="render")
@@ -136,6 +138,7 @@ class Store:
             self.forget_jobs()
             self.requests.clear()
             self.jobs_created = 0
+            self.connections = 0
             self._seq = 0
 
     def forget_jobs(self) -> int:
@@ -155,11 +158,16 @@ class Store:
         with self.lock:
             self.requests[endpoint] += 1
 
+    def count_connection(self) -> None:
+        with self.lock:
+            self.connections += 1
+
     def stats(self) -> dict[str, Any]:
         with self.lock:
             return {
                 "requests": {endpoint: self.requests[endpoint] for endpoint in ENDPOINTS},
                 "jobs_created": self.jobs_created,
+                "connections": self.connections,
             }
 
     def add(self, **fields: Any) -> Job:

@@ -4,8 +4,9 @@ The SDK's own transport (httpx2 over httpcore2/h11) parses a response body in 64
 events in Python and tops out near 500 MB/s on loopback, a fifth of what one socket can
 carry (bench/bench_download.py). For ``/content`` the SDK still builds the request (base
 URL, auth, headers, redirects, error mapping) and we only change how its bytes travel:
-one HTTP/1.1 connection per download, the body read with ``read1`` in chunks of up to
-``chunk_size`` as they arrive. With a proxy in the environment (``HTTPS_PROXY`` and the
+HTTP/1.1 connections kept alive per host (a job's video, thumbnail and spritesheet
+travel on one), the body read with ``read1`` in chunks of up to ``chunk_size`` as they
+arrive. With a proxy in the environment (``HTTPS_PROXY`` and the
 like, which httpx2 ignores once a transport is given) the SDK's own transport is kept, so
 nothing that worked before stops working.
 """
@@ -14,8 +15,9 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import urllib.request
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx2
 import openai
@@ -24,12 +26,25 @@ import openai
 _SKIP = {b"connection", b"keep-alive", b"transfer-encoding"}
 
 
+#: Idle connections kept per host; more than the downloads a worker runs at once is waste.
+MAX_IDLE_PER_HOST = 4
+_Key = tuple[str, str, int]
+
+
 class DirectTransport(httpx2.BaseTransport):
-    """Send each request on its own ``http.client`` connection and stream the body in big reads."""
+    """Send requests on kept-alive ``http.client`` connections and stream bodies in big reads.
+
+    A connection goes back to its host's idle list only when its body was read to the end
+    and the server did not ask to close; anything else closes it. A request that fails on
+    a reused connection before any answer (the server closed it while idle) is sent once
+    more on a new one, for GET and HEAD only.
+    """
 
     def __init__(self, *, chunk_size: int = 1024 * 1024, ssl_context: ssl.SSLContext | None = None) -> None:
         self.chunk_size = chunk_size
         self._ssl_context = ssl_context
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
 
     def _context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
@@ -37,29 +52,64 @@ class DirectTransport(httpx2.BaseTransport):
         return self._ssl_context
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        timeouts = request.extensions.get("timeout", {})
         url = request.url
-        connection: http.client.HTTPConnection
-        if url.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                url.host, url.port or 443, timeout=timeouts.get("connect"), context=self._context()
-            )
-        elif url.scheme == "http":
-            connection = http.client.HTTPConnection(url.host, url.port or 80, timeout=timeouts.get("connect"))
-        else:
+        if url.scheme not in ("http", "https"):
             raise httpx2.UnsupportedProtocol(f"Request URL has an unsupported protocol '{url.scheme}://'.")
-        try:
+        key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        reused = self._take(key)
+        if reused is not None:
             try:
-                connection.connect()
-            except socket.timeout as exc:
-                raise httpx2.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
-            except OSError as exc:
-                raise httpx2.ConnectError(str(exc), request=request) from exc
-            connection.sock.settimeout(timeouts.get("read"))
+                return self._send(reused, key, request)
+            except httpx2.RemoteProtocolError:
+                if request.method not in ("GET", "HEAD"):
+                    raise
+        return self._send(self._connect(key, request), key, request)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                connection.close()
+
+    # -- connections ------------------------------------------------------------------
+
+    def _take(self, key: _Key) -> http.client.HTTPConnection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def _give_back(self, key: _Key, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < MAX_IDLE_PER_HOST:
+                idle.append(connection)
+                return
+        connection.close()
+
+    def _connect(self, key: _Key, request: httpx2.Request) -> http.client.HTTPConnection:
+        scheme, host, port = key
+        timeout = request.extensions.get("timeout", {}).get("connect")
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._context())
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            connection.connect()
+        except socket.timeout as exc:
+            raise httpx2.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
+        except OSError as exc:
+            raise httpx2.ConnectError(str(exc), request=request) from exc
+        return connection
+
+    def _send(self, connection: http.client.HTTPConnection, key: _Key, request: httpx2.Request) -> httpx2.Response:
+        try:
+            connection.sock.settimeout(request.extensions.get("timeout", {}).get("read"))
             body = request.read()
             try:
                 connection.putrequest(
-                    request.method, url.raw_path.decode("ascii"), skip_host=True, skip_accept_encoding=True
+                    request.method, request.url.raw_path.decode("ascii"), skip_host=True, skip_accept_encoding=True
                 )
                 for name, value in request.headers.raw:
                     if name.lower() not in _SKIP:
@@ -75,21 +125,25 @@ class DirectTransport(httpx2.BaseTransport):
             raise
         headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.getheaders()
                    if name.lower().encode("latin-1") not in _SKIP]
+        keep = None if response.will_close else (lambda: self._give_back(key, connection))
         return httpx2.Response(
             response.status,
             headers=headers,
-            stream=_Body(connection, response, request, self.chunk_size),
+            stream=_Body(connection, response, request, self.chunk_size, keep),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode("latin-1")},
         )
 
 
 class _Body(httpx2.SyncByteStream):
-    """The response body, read as it arrives in chunks of up to ``chunk_size``; closing closes the socket."""
+    """The response body, read as it arrives in chunks of up to ``chunk_size``. Read to the
+    end, its connection goes back for the next request (``keep``); otherwise it is closed."""
 
     def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse,
-                 request: httpx2.Request, chunk_size: int) -> None:
+                 request: httpx2.Request, chunk_size: int, keep: Callable[[], None] | None) -> None:
         self._connection, self._response, self._request = connection, response, request
         self._chunk_size = chunk_size
+        self._keep = keep
+        self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
         response, size = self._response, self._chunk_size
@@ -109,10 +163,15 @@ class _Body(httpx2.SyncByteStream):
                 f"peer closed connection without sending complete message body ({response.length} bytes missing)",
                 request=self._request,
             )
+        self._done = response.length == 0 or response.isclosed()  # the whole body, nothing more
 
     def close(self) -> None:
-        self._response.close()
-        self._connection.close()
+        self._response.close()  # the response's file, not the socket
+        if self._done and self._keep is not None:
+            self._keep()
+        else:
+            self._connection.close()
+        self._keep = None
 
 
 def environment_proxies() -> dict[str, str]:

@@ -23,11 +23,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def slow_emu(emulators, settings, tmp_path):
-    """Jobs that stay in progress at 0 % for the whole test."""
-    emu = emulators.get(generation_time=86_400)
+    """Jobs that stay in progress at 0 % for the whole test (rendered at 1 fps, the cheapest)."""
+    emu = emulators.get(generation_time=86_400, fps=1)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SORA_VIDEOS = sora_settings(emu, POLL_INTERVAL=5.0)
-    return emu
+    yield emu
+    emu.reset()  # the renders still queued are skipped instead of running on behind later tests
 
 
 def _in_flight(emu, count: int, *, due: int) -> list[VideoJob]:
@@ -49,19 +50,19 @@ def _job_writes(ctx: CaptureQueriesContext) -> int:
 
 
 def test_one_pass_checks_every_job_on_the_pages_it_reads(slow_emu):
-    jobs = _in_flight(slow_emu, 250, due=40)
+    jobs = _in_flight(slow_emu, 150, due=40)
     before = slow_emu.stats()["requests"].get("list", 0)
     pipeline.sweep_once(get_provider("emu"))
     pages = slow_emu.stats()["requests"]["list"] - before
-    assert pages == math.ceil(250 / 100)  # the due 40 are the oldest: the pass reads to the end
+    assert pages == math.ceil(150 / 100)  # the due 40 are the oldest: the pass reads to the end
     checked = VideoJob.objects.filter(pk__in=[j.pk for j in jobs], last_checked_at__isnull=False).count()
-    assert checked == 250  # every job on those pages, not just the 40 that were due
+    assert checked == 150  # every job on those pages, not just the 40 that were due
     # nothing is due any more: the next pass asks the provider nothing
     pipeline.sweep_once(get_provider("emu"))
     assert slow_emu.stats()["requests"]["list"] - before == pages
 
 
-@pytest.mark.parametrize("count", [30, 300])
+@pytest.mark.parametrize("count", [30, 150])
 def test_unchanged_jobs_cost_one_write_and_a_bounded_number_of_queries(slow_emu, count):
     jobs = _in_flight(slow_emu, count, due=count)
     pipeline.sweep_once(get_provider("emu"))  # first sight: whatever the emulator says lands

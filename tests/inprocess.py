@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import httpx2
 import openai
 
-from videos.emulator.app import DROP, TRUNCATE, EmulatorApp, body_bytes, discard
+from videos.emulator.app import DROP, EmulatorApp, body_bytes, cut, discard
 from videos.emulator.cli import build_parser, config_from_options
 from videos.emulator.testing import EmulatorError, EmulatorProcess
 from videos.providers import client as provider_clients
@@ -42,29 +42,25 @@ class InProcessTransport(httpx2.BaseTransport):
         if request.method == "HEAD":
             discard(response)
             return httpx2.Response(response.status, headers=headers, request=request)
-        limit = None
-        if exchange.connection == TRUNCATE:
-            limit = length // 2 if exchange.after_bytes is None else min(exchange.after_bytes, length)
-        return httpx2.Response(response.status, headers=headers, stream=_Body(response, chunks, limit, request),
-                               request=request)
+        body = _Body(response, chunks, exchange.cut_at(length), length, request)
+        return httpx2.Response(response.status, headers=headers, stream=body, request=request)
 
     def close(self) -> None:
         """Clients come and go (``reset_clients``); the app stays until the emulator stops."""
 
 
 class _Body(httpx2.SyncByteStream):
-    def __init__(self, response: Any, chunks: Any, limit: int | None, request: httpx2.Request) -> None:
-        self._response, self._chunks, self._limit, self._request = response, chunks, limit, request
+    """The body as the socket would carry it; cut short, it ends as a hung-up connection does."""
+
+    def __init__(self, response: Any, chunks: Any, limit: int | None, length: int, request: httpx2.Request) -> None:
+        self._response, self._chunks, self._request = response, chunks, request
+        self._limit, self._length = limit, length
 
     def __iter__(self) -> Iterator[bytes]:
-        sent = 0
-        for chunk in self._chunks:
-            if self._limit is not None and sent + len(chunk) >= self._limit:
-                yield chunk[: self._limit - sent]
-                raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body",
-                                                 request=self._request)
-            sent += len(chunk)
-            yield chunk
+        yield from cut(self._chunks, self._limit)
+        if self._limit is not None and self._limit < self._length:
+            raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body",
+                                             request=self._request)
 
     def close(self) -> None:
         discard(self._response)

@@ -45,7 +45,7 @@ def test_connection_faults_reach_the_sdk_as_over_http(inproc):
     assert client.videos.retrieve(inproc.jobs()[0]["id"]).id
 
 
-def test_the_dialects_answer_in_their_own_shapes(settings):
+def test_the_dialects_answer_in_their_own_shapes():
     emu = InProcessEmulator(dialect="vllm-omni").start()
     try:
         with pytest.raises(openai.BadRequestError, match="Field required"):  # multipart only, FastAPI's list

@@ -15,7 +15,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -42,6 +42,12 @@ class Exchange:
     after_bytes: int | None = None
     #: Close the connection after sending (after an internal error).
     close: bool = False
+
+    def cut_at(self, length: int) -> int | None:
+        """Bytes of a ``length``-byte body to send before hanging up (None: all of it)."""
+        if self.connection != TRUNCATE:
+            return None
+        return length // 2 if self.after_bytes is None else min(self.after_bytes, length)
 
 
 class EmulatorApp:
@@ -182,6 +188,17 @@ def body_bytes(response: Response) -> tuple[object, int]:
         payload = json.dumps(response.json).encode()
         return iter([payload]), len(payload)
     return response.chunks, response.length
+
+
+def cut(chunks: Iterable[bytes], limit: int | None) -> Iterator[bytes]:
+    """The body's chunks, stopped after ``limit`` bytes (None: all)."""
+    sent = 0
+    for chunk in chunks:
+        if limit is not None and sent + len(chunk) >= limit:
+            yield chunk[: limit - sent]
+            return
+        sent += len(chunk)
+        yield chunk
 
 
 def discard(response: Response) -> None:

@@ -13,7 +13,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from videos.emulator.app import DROP, TRUNCATE, EmulatorApp, body_bytes, discard
+from videos.emulator.app import DROP, EmulatorApp, Exchange, body_bytes, cut, discard
 from videos.emulator.config import EmulatorConfig
 from videos.emulator.protocol import ApiError, Response, openai_error
 
@@ -86,7 +86,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self._request_id = f"req_{secrets.token_hex(12)}"
-        self._headers_sent = False
         try:
             try:
                 raw = self._read_body()
@@ -100,10 +99,8 @@ class Handler(BaseHTTPRequestHandler):
             if exchange.connection == DROP:
                 self.close_connection = True
                 discard(exchange.response)
-            elif exchange.connection == TRUNCATE:
-                self._send(exchange.response, truncate=True, after_bytes=exchange.after_bytes)
             else:
-                self._send(exchange.response)
+                self._send(exchange.response, exchange)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -140,8 +137,8 @@ class Handler(BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline(1024)
 
-    def _send(self, response: Response, *, truncate: bool = False, after_bytes: int | None = None) -> None:
-        """Write ``response``; with ``truncate`` stop after ``after_bytes`` (default half) and hang up."""
+    def _send(self, response: Response, exchange: Exchange | None = None) -> None:
+        """Write ``response``; for a truncating ``exchange`` stop where it says and hang up."""
         chunks: Any
         chunks, length = body_bytes(response)
         try:
@@ -154,19 +151,12 @@ class Handler(BaseHTTPRequestHandler):
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self._headers_sent = True
             if self.command == "HEAD":
                 return
-            limit = length if not truncate else (length // 2 if after_bytes is None else min(after_bytes, length))
-            sent = 0
-            for chunk in chunks:
-                if sent + len(chunk) > limit:
-                    chunk = chunk[: limit - sent]
+            limit = exchange.cut_at(length) if exchange is not None else None
+            for chunk in cut(chunks, limit):
                 self.wfile.write(chunk)
-                sent += len(chunk)
-                if sent >= limit:
-                    break
-            if truncate:
+            if limit is not None:
                 self.wfile.flush()
                 self.close_connection = True
         finally:

@@ -24,6 +24,15 @@ from .providers import base as remote
 
 log = logging.getLogger(__name__)
 
+#: The remote states a job waits in, and ours for each.
+WAITING = {remote.QUEUED: JobStatus.QUEUED, remote.IN_PROGRESS: JobStatus.IN_PROGRESS}
+
+
+def _has_news(job: VideoJob, video: RemoteVideo) -> bool:
+    """The provider reports another status or progress than we last stored."""
+    return video.raw_status[:50] != job.remote_status or video.progress != job.progress
+
+
 def _explain_failure(video: RemoteVideo) -> str:
     """What the provider said; what to do about it is :mod:`videos.advice`'s (per surface)."""
     code = video.error_code or "failed"
@@ -54,7 +63,7 @@ def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, p
     }
     if adopt:
         fields.update(remote_id=video.id, submitted_at=now, last_news_at=now, not_before=None)
-    elif video.raw_status != job.remote_status or video.progress != job.progress:
+    elif _has_news(job, video):
         fields["last_news_at"] = now
     if video.completed_at:
         fields["completed_at"] = video.completed_at
@@ -62,8 +71,8 @@ def sync_from_remote(job: VideoJob, video: RemoteVideo, *, provider: Provider, p
         fields["expires_at"] = video.expires_at
     from_states = (JobStatus.SUBMITTING, JobStatus.NEEDS_ATTENTION) if adopt else (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
 
-    if video.status in (remote.QUEUED, remote.IN_PROGRESS):
-        target = JobStatus.QUEUED if video.status == remote.QUEUED else JobStatus.IN_PROGRESS
+    if video.status in WAITING:
+        target = WAITING[video.status]
         fields["next_check_at"] = now + dt.timedelta(seconds=poll_interval(provider, poll_after))
         if adopt:
             fields.update(error_code="", error_message="")
@@ -200,8 +209,7 @@ def _in_flight_on_page(provider: Provider, videos: list[RemoteVideo], pending: d
 
 def _unchanged(job: VideoJob, video: RemoteVideo) -> bool:
     """Still where we last saw it (same status, same progress): nothing to write but the check time."""
-    same = {remote.QUEUED: JobStatus.QUEUED, remote.IN_PROGRESS: JobStatus.IN_PROGRESS}.get(video.status)
-    return same == job.status and video.raw_status == job.remote_status and video.progress == job.progress
+    return WAITING.get(video.status) == job.status and not _has_news(job, video)
 
 
 def _checked(provider: Provider, job_ids: list[int]) -> None:

@@ -304,7 +304,7 @@ def on_job_stored(job: VideoJob) -> None:
             update_status(sequence)
 
 
-def on_job_status_changed(job: VideoJob, new_status: str, old_status: str | None = None) -> None:
+def on_job_status_changed(job: VideoJob, old_status: str, new_status: str) -> None:
     """A shot failed (or recovered): say so on its sequence.
 
     Only a change into or out of a bad state can change a sequence's status, so the common
@@ -312,7 +312,7 @@ def on_job_status_changed(job: VideoJob, new_status: str, old_status: str | None
     """
     if new_status == JobStatus.COMPLETED:
         return  # job_stored follows
-    if new_status not in BAD and old_status is not None and old_status not in BAD:
+    if new_status not in BAD and old_status not in BAD:
         return
     for sequence in Sequence.objects.filter(shots__job=job).distinct():
         update_status(sequence)
@@ -431,7 +431,7 @@ def _shot_stored(sender: Any, job: VideoJob, **kwargs: Any) -> None:
 
 
 def _shot_status_changed(sender: Any, job: VideoJob, old_status: str, new_status: str, **kwargs: Any) -> None:
-    on_job_status_changed(job, new_status, old_status)
+    on_job_status_changed(job, old_status, new_status)
 
 
 def connect_receivers() -> None:

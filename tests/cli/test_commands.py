@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.factories import VideoJobFactory
 from tests.support import settle
 from videos import media, services
 from videos.models import JobError, JobKind, JobStatus, VideoJob
@@ -131,8 +132,7 @@ def test_remix_is_refused_where_the_server_has_no_remix(settings, emulators, tmp
     emu = emulators.get(dialect="sglang")
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SORA_VIDEOS = site_settings(emu)
-    job = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
-                                  prompt_text="x", status=JobStatus.COMPLETED, remote_id="video_x")
+    job = VideoJobFactory(provider="default", prompt_text="x", status=JobStatus.COMPLETED, remote_id="video_x")
     result = sora("remix", job.pk, "Change it")
     assert result.code == 2 and "default cannot remix videos (the sglang dialect's default" in result.err
     assert "Make a new video with the changed prompt instead" in result.err and no_api_calls(emu)
@@ -155,13 +155,12 @@ def test_delete_removes_remote_and_local_files(site):
 
 
 def test_resubmit_makes_a_forgotten_job_again(site):
-    job = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
-                                  prompt_text="A kite", status=JobStatus.FAILED, error_code=JobError.FORGOTTEN)
+    job = VideoJobFactory(provider="default", prompt_text="A kite", status=JobStatus.FAILED,
+                          error_code=JobError.FORGOTTEN)
     result = sora("resubmit", job.pk)
     assert result.code == 0, result.err
     again = VideoJob.objects.exclude(pk=job.pk).get()
     assert result.out.strip() == str(again.pk) and again.status == JobStatus.PENDING
-    pending = VideoJob.objects.create(provider="default", model="sora-2", size="1280x720", seconds=4,
-                                      prompt_text="x", status=JobStatus.PENDING)
+    pending = VideoJobFactory(provider="default", prompt_text="x", status=JobStatus.PENDING)
     refused = sora("resubmit", pending.pk)
     assert refused.code == 2 and "Only a failed, completed or stuck job can be re-submitted" in refused.err

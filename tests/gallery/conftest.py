@@ -6,13 +6,14 @@ import uuid
 from typing import Any, Callable
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from videos import services
 from videos.models import JobStatus, VideoAsset, VideoJob
+from videos.permissions import APP_LABEL
 from videos.storage import asset_key, store_file
 
+from ..factories import UserFactory
 from ..profile_checks import local_storage  # noqa: F401 (fixture)
 from ..support import settle
 
@@ -21,11 +22,9 @@ PROMPT = "A paper boat drifts down a rainy street gutter, macro lens"
 
 
 def make_user(django_user_model: Any, username: str, *perms: str, **fields: Any) -> Any:
-    user = django_user_model.objects.create_user(username=username, password=PASSWORD, **fields)
-    for perm in perms:
-        app_label, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return user
+    """A gallery user with the app's permissions named in full (``sora_videos.view_videojob``)."""
+    codenames = [perm.removeprefix(f"{APP_LABEL}.") for perm in perms]
+    return UserFactory(username=username, password=PASSWORD, perms=codenames, **fields)
 
 
 @pytest.fixture

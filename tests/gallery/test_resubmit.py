@@ -8,15 +8,15 @@ from django.urls import reverse
 
 from videos.models import JobError, JobStatus, VideoJob, forgotten_message
 
+from ..factories import VideoJobFactory
 from .conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
 
 def _forgotten() -> VideoJob:
-    return VideoJob.objects.create(provider="emu", model="sora-2", size="1280x720", seconds=4, prompt_text="A kite",
-                                   status=JobStatus.FAILED, remote_id="video_gone", error_code=JobError.FORGOTTEN,
-                                   error_message=forgotten_message("404: Video not found"))
+    return VideoJobFactory(prompt_text="A kite", status=JobStatus.FAILED, remote_id="video_gone",
+                           error_code=JobError.FORGOTTEN, error_message=forgotten_message("404: Video not found"))
 
 
 def test_a_forgotten_video_offers_resubmit_to_who_may_spend(sora, django_user_model):

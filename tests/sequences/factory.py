@@ -27,6 +27,7 @@ from videos.models import (
 )
 from videos.storage import asset_key, sequence_key, store_file, temp_file
 
+from ..factories import SequenceFactory, VideoJobFactory
 from ..support import settle
 
 PROMPTS = ["Wide shot of a harbour at dawn, slow pan right", "Close-up of a gull on a wooden post"]
@@ -90,13 +91,8 @@ def stitched_sequence(keep_dir: Path, user: Any = None, *, title: str = "Harbour
 
 
 def make_job(**fields: Any) -> VideoJob:
-    values: dict[str, Any] = {
-        "provider": "emu", "model": "sora-2", "size": "1280x720", "seconds": 4,
-        "prompt_text": "A paper boat on a rain puddle, macro", "status": JobStatus.COMPLETED,
-        "estimated_cost": Decimal("0.40"),
-    }
-    values.update(fields)
-    return VideoJob.objects.create(**values)
+    """A job row, completed unless ``fields`` say otherwise."""
+    return VideoJobFactory(**{"status": JobStatus.COMPLETED, **fields})
 
 
 def sequence_rows(statuses: list[str], *, status: str | None = None, title: str = "Three-shot test",
@@ -108,8 +104,7 @@ def sequence_rows(statuses: list[str], *, status: str | None = None, title: str 
             status = SequenceStatus.NEEDS_ATTENTION
         else:
             status = SequenceStatus.RENDERING
-    sequence = Sequence.objects.create(title=title, provider="emu", model="sora-2", size="1280x720", status=status,
-                                       owner=owner)
+    sequence = SequenceFactory(title=title, status=status, owner=owner)
     for position, job_status in enumerate(statuses, 1):
         job = make_job(status=job_status, prompt_text=f"Shot {position} of {title}",
                        error_message=errors.get(position, ""), progress=40 if job_status == "in_progress" else 0,

@@ -40,8 +40,7 @@ def _in_flight(emu, count: int, *, due: int) -> list[VideoJob]:
         video = client.videos.create(prompt=f"Fireflies over a pond #{n}", size="1280x720", seconds="4")
         later = None if n < due else now + dt.timedelta(seconds=60)
         jobs.append(VideoJobFactory(status=JobStatus.QUEUED, remote_id=video.id, remote_status="queued",
-                                    submitted_at=now, created_at=now - dt.timedelta(seconds=count - n),
-                                    next_check_at=later))
+                                    submitted_at=now, next_check_at=later))
     return jobs
 
 

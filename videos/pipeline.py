@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from . import conf, downloads, sequences, shutdown, stitching, submission, tracking, webhooks
+from . import conf, downloads, sequences, shutdown, stitching, submission, submitter, tracking, webhooks
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob
 from .providers import Provider, get_provider
 from .queue import enqueue
@@ -79,10 +79,16 @@ def connect_receivers() -> None:
 
 # --- asking for a sweep ----------------------------------------------------------------------
 def submit_job(job_id: int) -> None:
-    """Submit one job (the task body), then ask for the sweep that tracks it."""
-    name = submission.submit(job_id)
-    if name:
-        kick(name)
+    """Submit one job now, then ask for the sweep that tracks it."""
+    outcome = submission.submit(job_id)
+    if outcome:
+        kick(outcome.provider)
+
+
+def submit_due(provider_name: str) -> None:
+    """The submitter task: the provider's oldest pending jobs for one slice, then their sweep."""
+    submitter.submit_due(provider_name)
+    kick(provider_name)
 
 
 def kick(provider_name: str) -> None:

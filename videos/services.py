@@ -13,14 +13,13 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from . import capabilities, conf, policy, tracking
+from . import capabilities, conf, policy, submitter, tracking
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
 from .models import JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
 from .policy import Action
 from .providers import get_provider
-from .queue import enqueue
 from .storage import delete_key
 from .validation import check_extra_params, check_prompt, check_request
 
@@ -78,7 +77,7 @@ def _new_job(user: Any, cost: Decimal, note: str, **fields: Any) -> VideoJob:
             **fields,
         )
         VideoJobEvent.objects.create(job=job, from_status="", to_status=JobStatus.PENDING, message=note + _who(user))
-        enqueue("videos.tasks.submit_job", job.pk)
+        submitter.queue_submissions(job.provider)
     return job
 
 
@@ -166,7 +165,7 @@ def submit(job: VideoJob) -> VideoJob:
     with transaction.atomic():
         _commit_spend(job.owner, job.estimated_cost)
         if job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
-            enqueue("videos.tasks.submit_job", job.pk)
+            submitter.queue_submissions(job.provider)
     return job
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -37,8 +38,12 @@ def stale_after() -> float:
     return float(conf.get("SUBMIT_TIMEOUT")) + float(conf.get("SUBMIT_GRACE"))
 
 
-def claim(job: VideoJob, provider: Provider) -> bool:
-    """Take ``job`` for submission unless another worker has it or the provider's limits say wait."""
+LIMITED = "limited"
+
+
+def claim(job: VideoJob, provider: Provider) -> bool | str:
+    """Take ``job`` for submission (True) unless another worker has it (False) or the
+    provider's limits say wait (:data:`LIMITED`: the job waits until ``not_before``)."""
     config = provider.config
     with transaction.atomic():
         Lease.lock(f"limits:{config.name}")
@@ -61,7 +66,7 @@ def claim(job: VideoJob, provider: Provider) -> bool:
             VideoJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
                 not_before=now + dt.timedelta(seconds=wait), error_message=reason, updated_at=now
             )
-            return False
+            return LIMITED
         # Every attempt starts with a clean marker: a verdict about an earlier attempt (such as
         # UNVERIFIED) must never decide what happens to this one if its worker dies.
         return job.transition(
@@ -75,9 +80,16 @@ def claim(job: VideoJob, provider: Provider) -> bool:
         )
 
 
-def submit(job_id: int) -> str | None:
-    """Claim, create, record; safe to run twice for one job. Returns the provider whose
-    sweep should look next (:func:`videos.pipeline.submit_job` asks for it), or None."""
+class Outcome(NamedTuple):
+    """What :func:`submit` did: the provider whose sweep should look next, and whether its
+    limits (jobs in flight, creates per minute) made the job wait instead."""
+
+    provider: str
+    limited: bool = False
+
+
+def submit(job_id: int) -> Outcome | None:
+    """Claim, create, record; safe to run twice for one job. None when there was nothing to do."""
     job = VideoJob.objects.filter(pk=job_id).select_related("parent", "reference_image").first()
     if job is None or job.status != JobStatus.PENDING:
         return None
@@ -85,8 +97,9 @@ def submit(job_id: int) -> str | None:
         return None  # the sweep comes back when it is due
     provider = get_provider(job.provider)
     reference = _reference(job)  # prepared before the claim: after it, only the request remains
-    if not claim(job, provider):
-        return provider.name
+    claimed = claim(job, provider)
+    if claimed is not True:
+        return Outcome(provider.name, limited=claimed == LIMITED)
     if not _still_ours(job):
         return None  # this worker stalled past the grace period and the sweep took the job over
     try:
@@ -98,7 +111,7 @@ def submit(job_id: int) -> str | None:
         _handle_error(job, provider, ProviderError(f"Unexpected error: {exc!r}", ambiguous=True))
     else:
         record(job, provider, video)
-    return provider.name
+    return Outcome(provider.name)
 
 
 def _reference(job: VideoJob) -> ReferenceUpload | None:

@@ -1,6 +1,6 @@
 """django-q2 task entry points: thin wrappers, so each module keeps one job.
 
-Follow a job: ``services.create_video`` -> ``submit_job`` (pipeline, submission) ->
+Follow a job: ``services.create_video`` -> ``submit_due`` (submitter, pipeline, submission) ->
 ``sweep`` (pipeline, tracking) -> ``download_job`` (downloads) -> storage.
 """
 from __future__ import annotations
@@ -10,7 +10,13 @@ from typing import Any
 from . import downloads, pipeline, stitching, storage
 
 
+def submit_due(provider_name: str) -> None:
+    """Create the provider's pending jobs, a slice at a time (queued by ``submitter``)."""
+    pipeline.submit_due(provider_name)
+
+
 def submit_job(job_id: int) -> None:
+    """One job (what releases before the submitter queued; kept so their tasks still run)."""
     pipeline.submit_job(job_id)
 
 

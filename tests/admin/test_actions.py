@@ -93,7 +93,7 @@ def test_submit_drafts(sora, op):
     response = act(op, "submit_jobs", draft, pending)
     draft.refresh_from_db()
     assert draft.status == JobStatus.PENDING
-    assert queued_funcs() == ["videos.tasks.submit_job"]
+    assert queued_funcs() == ["videos.tasks.submit_due"]
     msgs = texts(response)
     assert f"#{draft.pk}" in msgs and "submitted" in msgs
     assert f"#{pending.pk}" in msgs and "Only a draft can be submitted" in msgs

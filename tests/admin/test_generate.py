@@ -44,7 +44,7 @@ def test_generate_creates_a_job_and_redirects_to_it(sora, op, operator):
     job = VideoJob.objects.get()
     assert response.redirect_chain[-1][0] == reverse("admin:sora_videos_videojob_change", args=[job.pk])
     assert job.status == JobStatus.PENDING and job.seconds == 8 and job.owner == operator
-    assert queued_funcs() == ["videos.tasks.submit_job"]
+    assert queued_funcs() == ["videos.tasks.submit_due"]
     assert any(f"Job #{job.pk} is queued" in str(m) for m in response.context["messages"])
 
 

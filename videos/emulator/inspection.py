@@ -19,6 +19,7 @@ def internal_view(api: Api, job: Job) -> dict[str, Any]:
             "kind": job.kind,
             "status": job.status,
             "progress": job.progress,
+            "completed_at_exact": job.completed_wall,
             "deleted": job.deleted,
             "expired": job.expired,
             "seed": job.seed,

@@ -15,10 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_download, bench_pages, bench_throughput, bench_tracking, common  # noqa: E402
+from bench import bench_download, bench_inflight, bench_pages, bench_throughput, bench_tracking, common  # noqa: E402
 
 BENCHMARKS = {
     "tracking": bench_tracking.run,
+    "inflight": bench_inflight.run,
     "download": bench_download.run,
     "throughput": bench_throughput.run,
     "pages": bench_pages.run,

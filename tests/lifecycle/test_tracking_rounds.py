@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def slow_emu(emulators, settings, tmp_path):
-    """Jobs that stay in progress at 0 % for the whole test (rendered at 1 fps, the cheapest)."""
-    emu = emulators.get(generation_time=86_400, fps=1)
+    """Jobs that stay in progress for the whole test, never rendered (`--no-render`)."""
+    emu = emulators.get(generation_time=86_400, fps=1, extra_args=("--no-render",))
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SORA_VIDEOS = sora_settings(emu, POLL_INTERVAL=5.0)
     yield emu
@@ -56,6 +56,7 @@ def test_one_pass_checks_every_job_on_the_pages_it_reads(slow_emu):
     assert pages == math.ceil(150 / 100)  # the due 40 are the oldest: the pass reads to the end
     checked = VideoJob.objects.filter(pk__in=[j.pk for j in jobs], last_checked_at__isnull=False).count()
     assert checked == 150  # every job on those pages, not just the 40 that were due
+    assert slow_emu.job(jobs[0].remote_id)["emulator"]["render"]["state"] == "skipped"  # --no-render: no CPU spent
     # nothing is due any more: the next pass asks the provider nothing
     pipeline.sweep_once(get_provider("emu"))
     assert slow_emu.stats()["requests"]["list"] - before == pages

@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="renders running at once (default %(default)s)",
     )
     parser.add_argument(
+        "--no-render",
+        action="store_true",
+        help="never render: jobs stay in progress (for thousands of jobs in flight without the CPU)",
+    )
+    parser.add_argument(
         "--fault-seed",
         type=int,
         default=defaults.fault_seed,
@@ -112,6 +117,7 @@ def config_from_options(options: Mapping[str, Any]) -> EmulatorConfig:
         fps=options["fps"],
         content_padding=options["content_padding"],
         render_workers=options["render_workers"],
+        render=not options.get("no_render"),
         fault_seed=options["fault_seed"],
         quiet=bool(options.get("quiet")),
     )

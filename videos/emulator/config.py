@@ -24,6 +24,8 @@ class EmulatorConfig:
     fps: int = 8
     content_padding: int = 0
     render_workers: int = 2
+    #: False: jobs are never rendered, so they never complete (many jobs in flight, cheaply).
+    render: bool = True
     fault_seed: int = 0
     quiet: bool = False
 

@@ -186,9 +186,9 @@ class Store:
             self.jobs[job.id] = job
             self._live.add(job)
             self.jobs_created += 1
-            if job.planned_failure is not None:
-                job.render_state = "skipped"  # it will fail; nothing to show
-        if job.planned_failure is None:
+            if job.planned_failure is not None or not self.config.render:
+                job.render_state = "skipped"  # it will fail (nothing to show), or --no-render: it never completes
+        if job.render_state == "pending":
             self._pool.submit(self._render, job)
         return job
 

@@ -25,7 +25,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from . import conf, downloads, sequences, shutdown, stitching, submission, submitter, tracking, webhooks
-from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob
+from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob, WebhookEvent
 from .providers import Provider, get_provider
 from .queue import enqueue
 from .sequences import SequenceProgress
@@ -188,6 +188,7 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
     held = [name for name in names if Lease.acquire(f"sweep:{name}", holder, ttl)]
     report = {name: "busy elsewhere" for name in names if name not in held}
     deadline = time.monotonic() + duration
+    far = False
     try:
         while held:
             waits = []
@@ -207,40 +208,60 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
                 break
             if any(_work_waiting(name) for name in held):
                 break  # never sleep on a worker other tasks wait for: the successor queues behind them
-            _pause(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")), max(0.0, deadline - time.monotonic())))
+            if min(waits) >= SCHEDULED_EVERY:
+                far = True  # nothing due before the scheduled sweep: free the worker, queue no successor
+                break
+            if not _pause(min(max(min(waits), 0.1), float(conf.get("POLL_INTERVAL")),
+                              max(0.0, deadline - time.monotonic())), held):
+                break  # work arrived while we slept: the same
             for name in held:
                 Lease.acquire(f"sweep:{name}", holder, ttl)
     finally:
         for name in held:
             Lease.release(f"sweep:{name}", holder)
             report.setdefault(name, "handed over")
-    if duration > 0:
+    if duration > 0 and not far:
         for name in held:
             kick(name)
     return report
 
 
-def _pause(seconds: float) -> None:
-    """Sleep between passes, in short steps, so a stopping cluster is noticed within half a second."""
+def _pause(seconds: float, names: list[str]) -> bool:
+    """Sleep between passes, in short steps; False as soon as work waits for a worker (a webhook
+    must not wait out our pause) or the cluster is stopping (noticed within a quarter second)."""
     end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0 and not shutdown.cluster_stopping():
-        time.sleep(min(0.5, left))
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(PAUSE_STEP, left))
+        if shutdown.cluster_stopping() or any(_work_waiting(name) for name in names):
+            return False
+    return True
 
 
-def _work_waiting(provider_name: str) -> bool:
-    """Do tasks wait for a free worker (queued, or jobs of this provider that only a queued task moves on)?"""
+PAUSE_STEP = 0.25
+#: How often the ``sora-videos: sweep`` schedule runs (``videos.tasks.SCHEDULES``): a sweep whose
+#: next check is further away ends instead of holding a worker until then.
+SCHEDULED_EVERY = 60.0
+
+
+def _queued_tasks() -> int:
+    """Tasks waiting in the broker (0 when it cannot say)."""
     # django_q.brokers needs the app registry: imported when a sweep runs, never at import time
     from django_q.brokers import get_broker
 
     try:
-        if get_broker().queue_size():
-            return True
-    except Exception:  # a broker that cannot say: judge by the jobs alone
-        pass
+        return int(get_broker().queue_size() or 0)
+    except Exception:  # a broker that cannot say: the pause runs its course
+        return 0
+
+
+def _work_waiting(provider_name: str) -> bool:
+    """Do tasks wait for a free worker (queued, or jobs of this provider that only a queued task moves on)?"""
+    if _queued_tasks():  # the broker's count misses the few tasks a cluster already took: hence the rest
+        return True
     return VideoJob.objects.filter(provider=provider_name).filter(
-        Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submit task is queued
+        Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submitter is queued or at work
         | Q(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True)  # download
-    ).exists()
+    ).exists() or WebhookEvent.objects.filter(provider=provider_name, outcome=WebhookEvent.Outcome.PENDING).exists()
 
 
 # --- waiting, in this process ------------------------------------------------------------------

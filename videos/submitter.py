@@ -45,10 +45,25 @@ def _queue(provider_name: str) -> None:
 def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:
     """Create the provider's oldest pending jobs for up to ``slice_seconds``; how many were sent.
 
-    Queues its successor when jobs are still waiting at the end of the slice.
+    One submitter works per provider at a time (the ``submitter`` lease), so however many
+    jobs wait, the other workers stay free for webhooks and downloads. It queues its
+    successor when jobs are still waiting at the end of its slice.
     """
     Lease.objects.filter(name=f"submit-queued:{provider_name}").delete()  # creates from now on queue a successor
-    deadline = time.monotonic() + slice_seconds
+    holder = uuid.uuid4().hex
+    if not Lease.acquire(f"submitter:{provider_name}", holder, slice_seconds + float(conf.get("SUBMIT_TIMEOUT"))):
+        return 0  # the one at work looks for waiting jobs again after it lets go, so this job is not stranded
+    try:
+        sent, limited = _slice(provider_name, time.monotonic() + slice_seconds)
+    finally:
+        Lease.release(f"submitter:{provider_name}", holder)
+    if not limited and _waiting(provider_name).exists():
+        _queue(provider_name)
+    return sent
+
+
+def _slice(provider_name: str, deadline: float) -> tuple[int, bool]:
+    """Submit the oldest waiting jobs until ``deadline``: how many, and whether the limits said wait."""
     sent = 0
     tried: set[int] = set()
     while not shutdown.cluster_stopping():
@@ -56,21 +71,17 @@ def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:
             _waiting(provider_name).exclude(pk__in=tried).order_by("created_at", "pk").values_list("pk", flat=True)[:BATCH]
         )
         if not ids:
-            return sent
+            break
         for job_id in ids:  # at least one job per slice, so a successor always moves things on
             tried.add(job_id)
             outcome = submission.submit(job_id)
             if outcome is not None and outcome.limited:
                 _defer_rest(provider_name, job_id)
-                return sent
+                return sent, True
             sent += outcome is not None
             if time.monotonic() >= deadline:
-                break
-        if time.monotonic() >= deadline:
-            break
-    if _waiting(provider_name).exclude(pk__in=tried).exists():
-        _queue(provider_name)
-    return sent
+                return sent, False
+    return sent, False
 
 
 def _waiting(provider_name: str) -> QuerySet[VideoJob]:

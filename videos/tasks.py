@@ -50,7 +50,7 @@ def cleanup() -> int:
 
 SCHEDULES = (
     # (name, func, minutes)
-    ("sora-videos: sweep", "videos.tasks.sweep", 1),
+    ("sora-videos: sweep", "videos.tasks.sweep", int(pipeline.SCHEDULED_EVERY // 60)),
     ("sora-videos: cleanup", "videos.tasks.cleanup", 60),
 )
 

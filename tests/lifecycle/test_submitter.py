@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from videos import services, submitter
-from videos.models import JobStatus, VideoJob
+from videos.models import JobStatus, Lease, VideoJob
 
 from ..support import drain, queued_funcs, settle, sora_settings
 
@@ -32,8 +32,20 @@ def test_a_submitter_works_one_slice_then_goes_to_the_back_of_the_queue(sora):
     assert sora.stats()["jobs_created"] == 1
     assert VideoJob.objects.filter(status=JobStatus.PENDING).count() == 2
 
-    assert submitter.submit_due("emu") == 2
+    assert submitter.submit_due("emu", slice_seconds=60) == 2
     assert sora.stats()["jobs_created"] == 3
+
+
+def test_one_submitter_works_at_a_time_and_the_one_at_work_leaves_no_job_behind(sora):
+    services.create_video("Busy shot: a ferry leaving", seconds=4)
+    drain_queue_without_running()
+    assert Lease.acquire("submitter:emu", "another worker", 60)
+
+    assert submitter.submit_due("emu") == 0  # the other workers stay free for webhooks and downloads
+    assert sora.stats()["jobs_created"] == 0
+
+    Lease.release("submitter:emu", "another worker")
+    assert submitter.submit_due("emu") == 1 and sora.stats()["jobs_created"] == 1
 
 
 def test_when_the_provider_limits_say_wait_the_rest_wait_with_one_reason(settings, sora):
@@ -41,7 +53,7 @@ def test_when_the_provider_limits_say_wait_the_rest_wait_with_one_reason(setting
     jobs = [services.create_video(f"Limited shot {i}: a tram at dusk", seconds=4) for i in range(8)]
     drain_queue_without_running()
 
-    assert submitter.submit_due("emu") == 3
+    assert submitter.submit_due("emu", slice_seconds=60) == 3
 
     assert sora.stats()["jobs_created"] == 3
     waiting = VideoJob.objects.filter(pk__in=[j.pk for j in jobs], status=JobStatus.PENDING)

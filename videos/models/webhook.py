@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 
 class WebhookEvent(models.Model):
@@ -26,7 +27,12 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="sora_webhook_event_once")]
-        indexes = [models.Index(fields=["received_at"], name="sora_webhook_received")]  # admin order, dates
+        indexes = [
+            models.Index(fields=["received_at"], name="sora_webhook_received"),  # admin order, dates
+            # the few events still waiting for their task (the sweep looks for them between passes)
+            models.Index(fields=["provider", "received_at"], name="sora_webhook_pending",
+                         condition=Q(outcome="pending")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.video_id} ({self.outcome})"

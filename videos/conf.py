@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "SUBMIT_TIMEOUT": 60.0,  # seconds one create request may take
     "SUBMIT_GRACE": 30.0,  # extra seconds before an unanswered create is reconciled by the sweep
     "SUBMIT_MAX_ATTEMPTS": 6,
+    "SUBMIT_CONCURRENCY": 4,  # creates one submitter sends at once (PostgreSQL, MySQL; SQLite: one)
     "RETRY_BACKOFF": 2.0,  # seconds before the first retry; doubles each attempt (capped at 300)
     "RECONCILE_WINDOW": 600,  # seconds around a create attempt that reconciliation searches
     "DOWNLOAD_MAX_ATTEMPTS": 8,

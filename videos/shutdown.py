@@ -25,6 +25,11 @@ def cluster_stopping() -> bool:
         return True
 
 
+def in_worker() -> bool:
+    """Whether this process is a django-q2 cluster's worker (not a test, a shell or the CLI)."""
+    return _stop_event() is not None
+
+
 @functools.cache
 def _stop_event() -> Any:
     """The sentinel's stop event inherited through the fork (looked up once per process)."""

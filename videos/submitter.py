@@ -15,10 +15,12 @@ either: the sweep submits pending jobs that waited 30 s without a task.
 """
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -64,24 +66,63 @@ def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:
 
 def _slice(provider_name: str, deadline: float) -> tuple[int, bool]:
     """Submit the oldest waiting jobs until ``deadline``: how many, and whether the limits said wait."""
+    width = _width()
     sent = 0
     tried: set[int] = set()
     while not shutdown.cluster_stopping():
         ids = list(
-            _waiting(provider_name).exclude(pk__in=tried).order_by("created_at", "pk").values_list("pk", flat=True)[:BATCH]
+            _waiting(provider_name).exclude(pk__in=tried).order_by("created_at", "pk").values_list("pk", flat=True)[:width]
         )
         if not ids:
             break
-        for job_id in ids:  # at least one job per slice, so a successor always moves things on
-            tried.add(job_id)
-            outcome = submission.submit(job_id)
-            if outcome is not None and outcome.limited:
-                _defer_rest(provider_name, job_id)
-                return sent, True
-            sent += outcome is not None
-            if time.monotonic() >= deadline:
-                return sent, False
+        tried.update(ids)
+        outcomes = dict(zip(ids, _submit_all(ids)))  # at least one round per slice: a successor always moves on
+        sent += sum(1 for outcome in outcomes.values() if outcome is not None and not outcome.limited)
+        limited = [job_id for job_id, outcome in outcomes.items() if outcome is not None and outcome.limited]
+        if limited:
+            _defer_rest(provider_name, limited[0])
+            return sent, True
+        if time.monotonic() >= deadline:
+            break
     return sent, False
+
+
+def _width() -> int:
+    """Creates sent at once: ``SUBMIT_CONCURRENCY``, or one inside a transaction (its rows are
+    invisible to other connections) and on SQLite (one writer at a time)."""
+    if connection.in_atomic_block or connection.vendor == "sqlite":
+        return 1
+    return max(1, int(conf.get("SUBMIT_CONCURRENCY")))
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _submit_all(ids: list[int]) -> list[submission.Outcome | None]:
+    """Each job's :func:`submission.submit`, several at once. A worker keeps its submit threads
+    and their database connections between tasks (checked as Django checks a request's);
+    elsewhere (a test, the CLI) the threads close their connections when done."""
+    global _pool
+    if len(ids) == 1:
+        return [submission.submit(ids[0])]
+    if not shutdown.in_worker():
+        with ThreadPoolExecutor(len(ids), thread_name_prefix="sora-submit") as pool:
+            return list(pool.map(_submit_and_close, ids))
+    if _pool is None or _pool[0] != os.getpid():  # never a pool inherited through a fork
+        _pool = (os.getpid(), ThreadPoolExecutor(len(ids), thread_name_prefix="sora-submit"))
+    return list(_pool[1].map(_submit_on_thread, ids))
+
+
+def _submit_on_thread(job_id: int) -> submission.Outcome | None:
+    close_old_connections()  # drops a connection that is too old or unusable, as between requests
+    return submission.submit(job_id)
+
+
+def _submit_and_close(job_id: int) -> submission.Outcome | None:
+    try:
+        return submission.submit(job_id)
+    finally:
+        connections.close_all()
 
 
 def _waiting(provider_name: str) -> QuerySet[VideoJob]:

@@ -22,12 +22,13 @@ def test_a_burst_of_creates_queues_one_submitter_and_creates_each_job_once(sora)
     assert VideoJob.objects.exclude(submit_attempts=1).count() == 0
 
 
-def test_a_submitter_works_one_slice_then_goes_to_the_back_of_the_queue(sora):
+def test_a_submitter_works_one_slice_then_goes_to_the_back_of_the_queue(settings, sora):
+    settings.SORA_VIDEOS = sora_settings(sora, SUBMIT_CONCURRENCY=1)  # one create per round
     for i in range(3):
         services.create_video(f"Slice shot {i}: rain on a window", seconds=4)
     drain_queue_without_running()
 
-    assert submitter.submit_due("emu", slice_seconds=0) == 1  # at least one job per slice
+    assert submitter.submit_due("emu", slice_seconds=0) == 1  # at least one round per slice
     assert queued_funcs() == ["videos.tasks.submit_due"]  # its successor, behind whatever came meanwhile
     assert sora.stats()["jobs_created"] == 1
     assert VideoJob.objects.filter(status=JobStatus.PENDING).count() == 2

@@ -148,7 +148,7 @@ class _Body(httpx2.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         response, size = self._response, self._chunk_size
         try:
-            while chunk := response.read1(size):
+            while chunk := response.read(size):
                 yield chunk
         except socket.timeout as exc:
             raise httpx2.ReadTimeout(str(exc) or "timed out reading the body", request=self._request) from exc

@@ -139,11 +139,12 @@ def run(quick: bool = False, jobs: list[int] | None = None) -> common.Outcome:
     for r in rows:
         if r["variant"].startswith("ours: steady"):
             pages = math.ceil(r["jobs"] / 100)
+            bulk = r["passes"] * math.ceil(r["jobs"] / 1000)  # one UPDATE per 1,000 ids (parameter limits)
             goals.append((f"{r['jobs']} jobs in flight: every job checked within its poll interval "
                           f"({POLL_INTERVAL:g} s; latest {r['late']:.2f} s after due), list calls per round ≤ pages "
-                          f"+ 1 ({r['lists']} for {pages}), job-row writes ≤ passes ({r['writes']} in "
-                          f"{r['passes']}), queries per pass ≤ 20 + pages ({r['max_queries']})",
-                          r["late"] <= POLL_INTERVAL and r["lists"] <= pages + 1 and r["writes"] <= r["passes"]
+                          f"+ 1 ({r['lists']} for {pages}), job-row writes only the bulk check-time updates "
+                          f"(≤ {bulk}: {r['writes']}), queries per pass ≤ 20 + pages ({r['max_queries']})",
+                          r["late"] <= POLL_INTERVAL and r["lists"] <= pages + 1 and r["writes"] <= bulk
                           and r["max_queries"] <= 20 + pages))
     body = "\n".join([
         "## Jobs in flight (`bench/bench_inflight.py`)",

@@ -340,15 +340,3 @@ def test_unknown_download_sha256_mode_names_the_setting(settings):
     with pytest.raises(SystemCheckError, match="DOWNLOAD_SHA256"):
         call_command("check")
 
-
-def test_a_write_that_fails_on_the_writer_thread_is_raised_in_the_download(tmp_path):
-    """Big downloads are written on a thread of their own (``videos.streams.Writer``): a failed
-    write (a full disk) must fail the download, never leave a short file that looks whole."""
-    from videos.streams import Writer
-
-    fh = open(tmp_path / "video.mp4", "wb")
-    fh.close()  # every write now fails, as on a full disk
-    writer = Writer(fh)
-    writer.write(b"first chunk")
-    with pytest.raises(ValueError):
-        writer.close()

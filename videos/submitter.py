@@ -7,7 +7,7 @@ pending jobs for about :data:`SLICE` seconds, ``SUBMIT_CONCURRENCY`` at once, on
 each (``submission``), then goes to the back of the queue if more wait. So a burst of
 1,000 creates is a few dozen short tasks, and the work that must be fast (a webhook, its
 download) never waits behind hundreds of submissions (``bench/bench_tracking.py``: at
-1,000 jobs, p95 completion -> stored fell from 12.6 to 3.5 s with webhooks).
+1,000 jobs, p95 completion -> stored fell from 12.6 to under 4 s with webhooks).
 
 When the provider's limits say wait, the rest of its pending jobs wait with the same
 reason and time, and the sweep submits them when due. A lost submitter costs nothing

@@ -1,8 +1,9 @@
 """The pipeline: what each provider's unfinished jobs need next, and the sweep that does it.
 
 One pass (:func:`sweep_once`) submits creates that are due (``submission``), recovers
-creates that got no answer, refreshes the jobs whose check is due (``tracking``) and
-re-queues downloads whose task was lost (``downloads``); a job that reaches
+creates that got no answer, refreshes the jobs whose check is due (``tracking``),
+re-queues downloads whose task was lost (``downloads``) and processes webhook events whose
+task never started; a job that reaches
 ``downloading`` (finished at the provider, or retried by a person) is queued for its
 download by :func:`start_download`. The sweep is a django-q2 task
 that repeats passes while there is work, for up to ``SWEEP_DURATION`` seconds, under a
@@ -127,6 +128,10 @@ def nudge(jobs: Iterable[VideoJob]) -> None:
 
 
 # --- the sweep ---------------------------------------------------------------------------
+#: A webhook task starts within a second or two; an event still pending after this had none.
+ORPHANED_AFTER = dt.timedelta(seconds=10)
+
+
 def sweep_once(provider: Provider) -> float | None:
     """One pass over a provider's unfinished jobs; seconds until something is due (None: idle)."""
     name = provider.name
@@ -155,6 +160,13 @@ def sweep_once(provider: Provider) -> float | None:
     downloads.requeue_due(name)
     downloads.requeue_fingerprints(name)
 
+    # 5. webhook events whose task never started (stored while the broker was down, or lost)
+    orphans = WebhookEvent.objects.filter(provider=name, outcome=WebhookEvent.Outcome.PENDING)
+    for event_pk in orphans.filter(received_at__lt=now - ORPHANED_AFTER).order_by("received_at").values_list(
+            "pk", flat=True)[:50]:
+        process_webhook(event_pk)  # claimed like the task's: a late task finds it done
+    orphaned = orphans.aggregate(first=Min("received_at"))["first"]
+
     # when is the next thing due?
     soon = jobs.filter(status__in=JobStatus.active()).aggregate(
         active=Count("pk"),
@@ -162,9 +174,9 @@ def sweep_once(provider: Provider) -> float | None:
         retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
         started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
     )
-    if not soon["active"]:
+    if not soon["active"] and orphaned is None:
         return None
-    candidates = [soon["check"], soon["retry"]]
+    candidates = [soon["check"], soon["retry"], orphaned and orphaned + ORPHANED_AFTER]
     if soon["started"]:
         candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
     times = [t for t in candidates if t is not None]

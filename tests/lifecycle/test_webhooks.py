@@ -8,9 +8,14 @@ import json
 import secrets
 import time
 
-import pytest
+import datetime as dt
 
-from videos import services
+import pytest
+from django.db.models import F
+
+from videos import pipeline, services
+from videos.pipeline import sweep_once
+from videos.providers import get_provider
 from videos.models import JobStatus, VideoJob, WebhookEvent
 
 from ..support import drain, queued_funcs, settle, sora_settings
@@ -93,6 +98,30 @@ def test_the_webhook_task_stores_the_video_itself_instead_of_queueing_a_download
     done, other = (VideoJob.objects.get(pk=job.pk) for job in jobs)
     assert done.status == JobStatus.COMPLETED and done.assets.count() == 3
     assert other.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)  # no event yet: the sweep's business
+
+
+def test_an_event_whose_task_never_ran_is_processed_by_the_next_sweep_once(hooked, client):
+    """Stored while the broker was down, or its task lost: it must not stay pending for good."""
+    from django_q.brokers import get_broker
+
+    job = services.create_video("Fireflies over a pond")
+    drain()
+    job.refresh_from_db()
+    hooked.complete(job.remote_id)
+    post(client, *signed(event(job.remote_id)))
+    get_broker().purge_queue()  # the process_webhook task is gone
+    provider = get_provider("emu")
+    sweep_once(provider)
+    assert WebhookEvent.objects.get().outcome == "pending"  # young: its task may still be on its way
+    WebhookEvent.objects.update(received_at=F("received_at") - dt.timedelta(seconds=11))
+    retrieves = hooked.stats()["requests"]["retrieve"]
+
+    assert sweep_once(provider) is None  # nothing left to do
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED and job.assets.count() == 3
+    assert WebhookEvent.objects.get().outcome == "processed"
+    pipeline.process_webhook(WebhookEvent.objects.get().pk)  # the task, had it survived: nothing more
+    assert hooked.stats()["requests"]["retrieve"] == retrieves + 1
 
 
 def test_replayed_delivery_is_counted_not_reprocessed(hooked, client):

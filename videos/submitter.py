@@ -75,7 +75,7 @@ def _slice(provider_name: str, deadline: float) -> tuple[int, bool]:
         if not ids:
             break
         tried.update(ids)
-        outcomes = dict(zip(ids, _submit_all(ids)))  # at least one round per slice: a successor always moves on
+        outcomes = dict(zip(ids, _submit_all(ids, width)))  # at least one round per slice: a successor always moves on
         sent += sum(1 for outcome in outcomes.values() if outcome is not None and not outcome.limited)
         limited = [job_id for job_id, outcome in outcomes.items() if outcome is not None and outcome.limited]
         if limited:
@@ -94,22 +94,22 @@ def _width() -> int:
     return max(1, int(conf.get("SUBMIT_CONCURRENCY")))
 
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (process, width, threads)
 
 
-def _submit_all(ids: list[int]) -> list[submission.Outcome | None]:
-    """Each job's :func:`submission.submit`, several at once. A worker keeps its submit threads
-    and their database connections between tasks (checked as Django checks a request's);
-    elsewhere (a test, the CLI) the threads close their connections when done."""
+def _submit_all(ids: list[int], width: int) -> list[submission.Outcome | None]:
+    """Each job's :func:`submission.submit`, up to ``width`` at once. A worker keeps its submit
+    threads and their database connections between tasks (checked as Django checks a
+    request's); elsewhere (a test, the CLI) the threads close their connections when done."""
     global _pool
-    if len(ids) == 1:
-        return [submission.submit(ids[0])]
+    if width == 1:
+        return [submission.submit(job_id) for job_id in ids]
     if not shutdown.in_worker():
-        with ThreadPoolExecutor(len(ids), thread_name_prefix="sora-submit") as pool:
+        with ThreadPoolExecutor(width, thread_name_prefix="sora-submit") as pool:
             return list(pool.map(_submit_and_close, ids))
-    if _pool is None or _pool[0] != os.getpid():  # never a pool inherited through a fork
-        _pool = (os.getpid(), ThreadPoolExecutor(len(ids), thread_name_prefix="sora-submit"))
-    return list(_pool[1].map(_submit_on_thread, ids))
+    if _pool is None or _pool[:2] != (os.getpid(), width):  # never a pool inherited through a fork
+        _pool = (os.getpid(), width, ThreadPoolExecutor(width, thread_name_prefix="sora-submit"))
+    return list(_pool[2].map(_submit_on_thread, ids))
 
 
 def _submit_on_thread(job_id: int) -> submission.Outcome | None:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from . import conf, downloads, sequences, shutdown, stitching, submission, submitter, tracking, webhooks
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob, WebhookEvent
 from .providers import Provider, get_provider
-from .queue import enqueue
+from .queue import enqueue, enqueue_once, started
 from .sequences import SequenceProgress
 from .signals import job_status_changed
 
@@ -93,16 +93,11 @@ def submit_due(provider_name: str) -> None:
 
 
 def kick(provider_name: str) -> None:
-    """Queue a sweep unless one runs or is already queued (called when work appears).
-
-    The ``sweep-queued`` lease keeps a burst of kicks (one per submitted job) from queueing
-    a sweep each; the sweep that starts clears it, and it expires after ``SWEEP_LEASE``
-    in case that task was lost.
-    """
+    """Queue a sweep unless one runs or is already queued (called when work appears): a
+    burst of kicks (one per submitted job) queues one sweep (:func:`~videos.queue.enqueue_once`)."""
     if Lease.held(f"sweep:{provider_name}"):
         return
-    if Lease.acquire(f"sweep-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
-        enqueue("videos.tasks.sweep", provider_name)
+    enqueue_once(f"sweep:{provider_name}", "videos.tasks.sweep", provider_name)
 
 
 def nudge(jobs: Iterable[VideoJob]) -> None:
@@ -194,7 +189,7 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
     """
     duration = float(conf.get("SWEEP_DURATION") if duration is None else duration)
     names = [provider_name] if provider_name else list(conf.providers())
-    Lease.objects.filter(name__in=[f"sweep-queued:{name}" for name in names]).delete()  # kick() may queue again
+    started(*(f"sweep:{name}" for name in names))  # kick() may queue again
     holder = uuid.uuid4().hex
     ttl = float(conf.get("SWEEP_LEASE"))
     held = [name for name in names if Lease.acquire(f"sweep:{name}", holder, ttl)]

@@ -1,10 +1,10 @@
 """Submissions enter the queue at the provider's pace, not all at once.
 
 A new job does not queue a task of its own: it asks for the provider's *submitter*
-(:func:`queue_submissions`). At most one submitter per provider waits in the queue (the
-``submit-queued`` lease) and one works (the ``submitter`` lease). It creates the oldest
-pending jobs for about :data:`SLICE` seconds, ``SUBMIT_CONCURRENCY`` at once, one claim
-each (``submission``), then goes to the back of the queue if more wait. So a burst of
+(:func:`queue_submissions`). At most one submitter per provider waits in the queue
+(:func:`~videos.queue.enqueue_once`) and one works (the ``submitter`` lease). It creates
+the oldest pending jobs for about :data:`SLICE` seconds, ``SUBMIT_CONCURRENCY`` at once,
+one claim each (``submission``), then goes to the back of the queue if more wait. So a burst of
 1,000 creates is a few dozen short tasks, and the work that must be fast (a webhook, its
 download) never waits behind hundreds of submissions (``bench/bench_tracking.py``: at
 1,000 jobs, p95 completion -> stored fell from 12.6 to under 4 s with webhooks).
@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from . import conf, shutdown, submission
 from .models import JobStatus, Lease, VideoJob
-from .queue import enqueue
+from .queue import enqueue_once, started
 
 SLICE = 1.0  # seconds a submitter works before the tasks queued behind it get their turn
 
@@ -37,10 +37,9 @@ def queue_submissions(provider_name: str) -> None:
 
 
 def _queue(provider_name: str) -> None:
-    # After commit: a submitter that started before this deletes the lease first and then
-    # reads the pending jobs, so either it sees this job or this call queues its successor.
-    if Lease.acquire(f"submit-queued:{provider_name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
-        enqueue("videos.tasks.submit_due", provider_name)
+    # After commit: a submitter that started before this says so first and then reads the
+    # pending jobs, so either it sees this job or this call queues its successor.
+    enqueue_once(f"submit:{provider_name}", "videos.tasks.submit_due", provider_name)
 
 
 def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:
@@ -50,7 +49,7 @@ def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:
     jobs wait, the other workers stay free for webhooks and downloads. It queues its
     successor when jobs are still waiting at the end of its slice.
     """
-    Lease.objects.filter(name=f"submit-queued:{provider_name}").delete()  # creates from now on queue a successor
+    started(f"submit:{provider_name}")  # creates from now on queue a successor
     holder = uuid.uuid4().hex
     if not Lease.acquire(f"submitter:{provider_name}", holder, slice_seconds + float(conf.get("SUBMIT_TIMEOUT"))):
         return 0  # the one at work looks for waiting jobs again after it lets go, so this job is not stranded

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 import random
 from typing import NamedTuple
@@ -38,12 +39,14 @@ def stale_after() -> float:
     return float(conf.get("SUBMIT_TIMEOUT")) + float(conf.get("SUBMIT_GRACE"))
 
 
-LIMITED = "limited"
+class Claim(enum.Enum):
+    WON = "won"
+    TAKEN = "taken"  # another worker has it
+    LIMITED = "limited"  # the provider's limits say wait: the job waits until ``not_before``
 
 
-def claim(job: VideoJob, provider: Provider) -> bool | str:
-    """Take ``job`` for submission (True) unless another worker has it (False) or the
-    provider's limits say wait (:data:`LIMITED`: the job waits until ``not_before``)."""
+def claim(job: VideoJob, provider: Provider) -> Claim:
+    """Take ``job`` for submission unless another worker has it or the provider's limits say wait."""
     config = provider.config
     with transaction.atomic():
         Lease.lock(f"limits:{config.name}")
@@ -66,10 +69,10 @@ def claim(job: VideoJob, provider: Provider) -> bool | str:
             VideoJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
                 not_before=now + dt.timedelta(seconds=wait), error_message=reason, updated_at=now
             )
-            return LIMITED
+            return Claim.LIMITED
         # Every attempt starts with a clean marker: a verdict about an earlier attempt (such as
         # UNVERIFIED) must never decide what happens to this one if its worker dies.
-        return job.transition(
+        won = job.transition(
             JobStatus.SUBMITTING,
             expect=(JobStatus.PENDING,),
             submit_started_at=now,
@@ -78,6 +81,7 @@ def claim(job: VideoJob, provider: Provider) -> bool | str:
             error_code="",
             error_message="",
         )
+        return Claim.WON if won else Claim.TAKEN
 
 
 class Outcome(NamedTuple):
@@ -98,8 +102,8 @@ def submit(job_id: int) -> Outcome | None:
     provider = get_provider(job.provider)
     reference = _reference(job)  # prepared before the claim: after it, only the request remains
     claimed = claim(job, provider)
-    if claimed is not True:
-        return Outcome(provider.name, limited=claimed == LIMITED)
+    if claimed is not Claim.WON:
+        return Outcome(provider.name, limited=claimed is Claim.LIMITED)
     if not _still_ours(job):
         return None  # this worker stalled past the grace period and the sweep took the job over
     try:

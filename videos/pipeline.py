@@ -125,6 +125,7 @@ def nudge(jobs: Iterable[VideoJob]) -> None:
 # --- the sweep ---------------------------------------------------------------------------
 #: A webhook task starts within a second or two; an event still pending after this had none.
 ORPHANED_AFTER = dt.timedelta(seconds=10)
+ORPHANS_PER_PASS = 50
 
 
 def sweep_once(provider: Provider) -> float | None:
@@ -155,12 +156,18 @@ def sweep_once(provider: Provider) -> float | None:
     downloads.requeue_due(name)
     downloads.requeue_fingerprints(name)
 
-    # 5. webhook events whose task never started (stored while the broker was down, or lost)
-    orphans = WebhookEvent.objects.filter(provider=name, outcome=WebhookEvent.Outcome.PENDING)
-    for event_pk in orphans.filter(received_at__lt=now - ORPHANED_AFTER).order_by("received_at").values_list(
-            "pk", flat=True)[:50]:
+    # 5. webhook events whose task never started (stored while the broker was down, or lost);
+    #    a younger one is due when it is as old: one query either way (usually it finds none)
+    orphaned = None
+    pending = WebhookEvent.objects.filter(provider=name, outcome=WebhookEvent.Outcome.PENDING)
+    for seen, (event_pk, received_at) in enumerate(pending.order_by("received_at").values_list(
+            "pk", "received_at")[:ORPHANS_PER_PASS], 1):
+        if received_at > now - ORPHANED_AFTER:
+            orphaned = received_at + ORPHANED_AFTER
+            break
         process_webhook(event_pk)  # claimed like the task's: a late task finds it done
-    orphaned = orphans.aggregate(first=Min("received_at"))["first"]
+        if seen == ORPHANS_PER_PASS:
+            orphaned = now  # more may wait beyond these: look again at once
 
     # when is the next thing due?
     soon = jobs.filter(status__in=JobStatus.active()).aggregate(
@@ -171,7 +178,7 @@ def sweep_once(provider: Provider) -> float | None:
     )
     if not soon["active"] and orphaned is None:
         return None
-    candidates = [soon["check"], soon["retry"], orphaned and orphaned + ORPHANED_AFTER]
+    candidates = [soon["check"], soon["retry"], orphaned]
     if soon["started"]:
         candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
     times = [t for t in candidates if t is not None]

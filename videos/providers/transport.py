@@ -5,8 +5,7 @@ events in Python and tops out near 500 MB/s on loopback, a fifth of what one soc
 carry (bench/bench_download.py). For ``/content`` the SDK still builds the request (base
 URL, auth, headers, redirects, error mapping) and we only change how its bytes travel:
 HTTP/1.1 connections kept alive per host (a job's video, thumbnail and spritesheet
-travel on one), the body read with ``read1`` in chunks of up to ``chunk_size`` as they
-arrive. With a proxy in the environment (``HTTPS_PROXY`` and the
+travel on one), the body read in chunks of ``chunk_size``. With a proxy in the environment (``HTTPS_PROXY`` and the
 like, which httpx2 ignores once a transport is given) the SDK's own transport is kept, so
 nothing that worked before stops working.
 """
@@ -135,7 +134,7 @@ class DirectTransport(httpx2.BaseTransport):
 
 
 class _Body(httpx2.SyncByteStream):
-    """The response body, read as it arrives in chunks of up to ``chunk_size``. Read to the
+    """The response body, read in chunks of ``chunk_size`` (the last one shorter). Read to the
     end, its connection goes back for the next request (``keep``); otherwise it is closed."""
 
     def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse,

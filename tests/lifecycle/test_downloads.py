@@ -339,4 +339,3 @@ def test_unknown_download_sha256_mode_names_the_setting(settings):
     assert bad.value.setting == "SORA_VIDEOS['DOWNLOAD_SHA256']"
     with pytest.raises(SystemCheckError, match="DOWNLOAD_SHA256"):
         call_command("check")
-

@@ -24,11 +24,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def slow_emu(emulators, settings, tmp_path):
     """Jobs that stay in progress for the whole test, never rendered (`--no-render`)."""
-    emu = emulators.get(generation_time=86_400, fps=1, extra_args=("--no-render",))
+    emu = emulators.get(generation_time=86_400, extra_args=("--no-render",))
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SORA_VIDEOS = sora_settings(emu, POLL_INTERVAL=5.0)
     yield emu
-    emu.reset()  # the renders still queued are skipped instead of running on behind later tests
+    emu.reset()  # the next test's list pages hold only its own jobs
 
 
 def _in_flight(emu, count: int, *, due: int) -> list[VideoJob]:

@@ -2,21 +2,21 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
 import secrets
 import time
 
-import datetime as dt
-
 import pytest
 from django.db.models import F
+from django_q.brokers import get_broker
 
 from videos import pipeline, services
+from videos.models import JobStatus, VideoJob, WebhookEvent
 from videos.pipeline import sweep_once
 from videos.providers import get_provider
-from videos.models import JobStatus, VideoJob, WebhookEvent
 
 from ..support import drain, queued_funcs, settle, sora_settings
 
@@ -102,8 +102,6 @@ def test_the_webhook_task_stores_the_video_itself_instead_of_queueing_a_download
 
 def test_an_event_whose_task_never_ran_is_processed_by_the_next_sweep_once(hooked, client):
     """Stored while the broker was down, or its task lost: it must not stay pending for good."""
-    from django_q.brokers import get_broker
-
     job = services.create_video("Fireflies over a pond")
     drain()
     job.refresh_from_db()

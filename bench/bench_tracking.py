@@ -26,6 +26,7 @@ from videos.conf import DEFAULTS  # noqa: E402
 SIZE, SECONDS, MODEL, PROMPT = common.SIZE, common.SECONDS, common.MODEL, common.PROMPT
 SWEEP_DURATION = DEFAULTS["SWEEP_DURATION"]  # the shipped default, which this benchmark runs with
 POLL_INTERVAL = DEFAULTS["POLL_INTERVAL"]  # likewise
+WORKERS = 4  # per qcluster, as docs/deploy.md runs a worker host (SORA_Q_WORKERS=4)
 
 
 # --- ours ---------------------------------------------------------------------------------------------
@@ -76,7 +77,8 @@ def run_ours(n: int, *, webhooks: bool, generation_time: float, db: str, workers
     last = max((j["stored_at"] for j in stored), default=None)
     return row(label, n, stats, latencies, len(stored), result["started"], last,
                webhooks_failed=sum(1 for h in hooks if h["state"] != "delivered"), client_cpu=ours_cpu,
-               emulator_cpu=emulator_cpu, interval=f"{POLL_INTERVAL:g} s" + (" (webhooks: 300 s)" if webhooks else ""))
+               emulator_cpu=emulator_cpu, interval=f"{POLL_INTERVAL:g} s" + (" (webhooks: 300 s)" if webhooks else ""),
+               workers=str(workers))
 
 
 # --- the naive way ---------------------------------------------------------------------------------------
@@ -127,7 +129,8 @@ def run_naive(n: int, *, generation_time: float) -> dict[str, Any]:
     latencies = [at - completed(remote[vid]) for vid, at in stored]
     return row("naive: create_and_poll per thread", n, stats, latencies, len(stored), started,
                max((at for _, at in stored), default=None), errors=len(errors), client_cpu=client_cpu,
-               emulator_cpu=emulator_cpu, interval="server's hint")
+               emulator_cpu=emulator_cpu, interval="server's hint",
+               workers=f"{n} threads")
 
 
 def completed(job: dict[str, Any]) -> float:
@@ -150,7 +153,7 @@ def row(label: str, n: int, stats: dict[str, Any], latencies: list[float], store
 
 # --- the benchmark -------------------------------------------------------------------------------------
 def run(quick: bool = False, jobs: list[int] | None = None, generation_time: float | None = None,
-        db: str | None = None, workers: int = 2, skip_naive: bool = False) -> common.Outcome:
+        db: str | None = None, workers: int = WORKERS, skip_naive: bool = False) -> common.Outcome:
     sizes = jobs or ([5] if quick else [100, 1000])
     generation_time = generation_time or (2.0 if quick else 20.0)
     production_shaped = not quick and common.postgres_available() and common.redis_available()
@@ -164,10 +167,12 @@ def run(quick: bool = False, jobs: list[int] | None = None, generation_time: flo
             rows.append(run_naive(n, generation_time=generation_time))
             log(str(rows[-1]))
 
-    headers = ["variant", "poll interval", "jobs", "stored", "retrieve", "list", "status req/job", "content req",
-               "p50 s", "p95 s", "first create → last stored s", "jobs/min", "our CPU s/job", "emulator CPU s/job"]
-    body_rows = [[r["variant"], r["interval"], r["jobs"], r["stored"], r["retrieve"], r["list"], round(r["per_job"], 2),
-                  r["content"], r["p50"], r["p95"], r["wall"], r["per_minute"], r["client_cpu"] / r["jobs"],
+    headers = ["variant", "workers", "poll interval", "jobs", "stored", "retrieve", "list", "status req/job",
+               "content req", "p50 s", "p95 s", "first create → last stored s", "jobs/min", "our CPU s/job",
+               "emulator CPU s/job"]
+    body_rows = [[r["variant"], r["workers"], r["interval"], r["jobs"], r["stored"], r["retrieve"], r["list"],
+                  round(r["per_job"], 2), r["content"], r["p50"], r["p95"], r["wall"], r["per_minute"],
+                  r["client_cpu"] / r["jobs"],
                   r["emulator_cpu"] / r["jobs"]] for r in rows]
     goals: list[tuple[str, bool]] = []
     for r in rows:
@@ -184,12 +189,14 @@ def run(quick: bool = False, jobs: list[int] | None = None, generation_time: flo
         "## Status tracking (`bench/bench_tracking.py`)",
         "",
         f"Emulator `--generation-time {generation_time:g} --fps 1` ({SIZE}, {SECONDS} s clips; its poll-after hint "
-        f"is {min(10.0, max(0.1, generation_time / 10)):g} s). Ours: `manage.py qcluster` with {workers} workers on "
-        f"{broker}, default timings (`POLL_INTERVAL` 5 s, `WEBHOOK_POLL_INTERVAL` 300 s, `SWEEP_DURATION` {SWEEP_DURATION:g} s), "
+        f"is {min(10.0, max(0.1, generation_time / 10)):g} s). Ours: `manage.py qcluster` with {workers} workers "
+        f"(as `docs/deploy.md` runs a worker host) on {broker}, default timings (`POLL_INTERVAL` 5 s, "
+        f"`WEBHOOK_POLL_INTERVAL` 300 s, `SWEEP_DURATION` {SWEEP_DURATION:g} s), "
         "limits raised (`MAX_IN_FLIGHT`, `CREATES_PER_MINUTE`); with webhooks a gunicorn site receives them. "
         "Status requests = the emulator's retrieve + list counts; latency = our `stored_at` (naive: "
         "`write_to_file` returned) minus the moment the emulator completed the job (its own clock, exact). "
-        "CPU: user + system seconds per job of our processes (qcluster and, with webhooks, the site; startup "
+        "CPU: user + system seconds per job of our processes (qcluster, workers it replaced included, and with "
+        "webhooks the site; startup "
         "excluded, the database server not included), of the naive client's threads, and of the emulator.",
         "",
         common.table(headers, body_rows),
@@ -239,7 +246,7 @@ def _arguments(parser: Any) -> None:
     parser.add_argument("--generation-time", type=float, help="emulator seconds per job (default 20; quick 2)")
     parser.add_argument("--db", choices=("postgres", "sqlite"),
                         help="default: postgres (Redis broker) when reachable; quick: sqlite")
-    parser.add_argument("--workers", type=int, default=2, help="qcluster workers (default 2)")
+    parser.add_argument("--workers", type=int, default=WORKERS, help=f"qcluster workers (default {WORKERS})")
     parser.add_argument("--skip-naive", action="store_true")
 
 

@@ -476,7 +476,7 @@ def rss_kib(pid: int | str = "self") -> tuple[int, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and every live process below it (from /proc)."""
+    """User + system CPU seconds of ``pid`` and every process below it, live or reaped (from /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
@@ -488,7 +488,9 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        # utime, stime, and cutime, cstime: the children it reaped (django-q2 replaces a worker
+        # after `recycle` tasks; without these its CPU would vanish with it)
+        times[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
     tree, todo = {pid}, [pid]
     while todo:
         current = todo.pop()

@@ -87,6 +87,57 @@ def is_local() -> bool:
     return _local_root(get_storage()) is not None
 
 
+def where() -> str:
+    """Where assets go, in words an operator can act on (never a credential)."""
+    storage = get_storage()
+    root = _local_root(storage)
+    if root is not None:
+        return f"folder {root / _prefix()}"
+    target = getattr(storage, "_wrapped", storage)
+    bucket = getattr(target, "bucket_name", None)
+    if bucket:
+        endpoint = getattr(target, "endpoint_url", None) or "AWS S3"
+        return f"bucket {bucket!r} at {conf.safe_url(endpoint) if '://' in endpoint else endpoint}"
+    return f"{type(target).__name__} under {_prefix()!r}"
+
+
+def look() -> None:
+    """Raise unless the place assets go exists and may be written (no object is written).
+
+    On S3 one ``HeadBucket`` request, which a missing bucket or refused credentials fail.
+    """
+    storage = get_storage()
+    root = _local_root(storage)
+    if root is not None:
+        existing = next(p for p in (root, *root.parents) if p.exists())
+        if not os.access(existing, os.W_OK):
+            raise PermissionError(f"{existing} is not writable by this process")
+        return
+    target = getattr(storage, "_wrapped", storage)
+    if getattr(target, "bucket_name", None) and hasattr(target, "connection"):
+        target.connection.meta.client.head_bucket(Bucket=target.bucket_name)
+    else:
+        storage.exists(_prefix() or ".")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A storage failure as one line: the store's own error code and message, and where.
+
+    botocore's ``ClientError`` carries the S3 code (``NoSuchBucket``, ``AccessDenied``...);
+    anything else is named by its type.
+    """
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    code = str(error.get("Code") or "")
+    if code:
+        # a HEAD request (HeadBucket) has no body: S3 gives only the status as its code
+        code, message = {"404": ("NoSuchBucket", "the bucket does not exist"),
+                         "403": ("AccessDenied", "the credentials may not use this bucket")}.get(
+            code, (code, error.get("Message") or str(exc)))
+        return f"{code}: {message} ({where()})"
+    return f"{type(exc).__name__}: {exc} ({where()})"
+
+
 def _incoming_dir() -> Path:
     directory = conf.get("TEMP_DIR")
     if directory is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import downloads, pipeline, stitching, storage
+from . import downloads, health, pipeline, stitching, storage
 
 
 def submit_due(provider_name: str) -> None:
@@ -36,6 +36,7 @@ def stitch_sequence(sequence_id: int, force: bool = False) -> None:
 
 
 def sweep(provider_name: str | None = None) -> dict[str, str]:
+    health.worker_answered()  # the minute schedule runs this at least once a minute: doctor and /healthz ask
     return pipeline.sweep(provider_name)
 
 

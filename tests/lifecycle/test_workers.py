@@ -127,6 +127,19 @@ def kick_sweep() -> None:
     async_task("videos.tasks.sweep")
 
 
+def test_a_running_cluster_is_what_doctor_calls_a_worker_that_answered(emu, cluster):
+    """The minute schedule's sweep, run by a real worker, marks the workers alive (health);
+    the same sweep run outside a worker (the CLI's --wait, a shell) does not."""
+    from videos import health, tasks
+
+    tasks.sweep()
+    assert not health.workers().ok
+    c = cluster()
+    kick_sweep()
+    check = wait_for(lambda: (found := health.workers()).ok and found, 60, "the workers' mark", c)
+    assert "answered" in check.detail and ":" in check.detail  # host:pid of the worker
+
+
 def test_worker_killed_mid_submit_still_completes_once(emu, cluster):
     emu.set_faults([{"endpoint": "create", "fault": "slow", "delay": 2.0, "times": 1}])
     first = cluster()

@@ -38,6 +38,7 @@ from .common import (
     sequence_json,
 )
 from .console import Console, money, table
+from .doctor import doctor
 from .inputs import (
     expand_images,
     extra_params,
@@ -387,6 +388,7 @@ HANDLERS = {
     "generate": generate,
     "list-models": list_models,
     "providers": providers,
+    "doctor": doctor,
     "status": status,
     "download": download,
     "remix": remix,

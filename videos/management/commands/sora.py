@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, status, download, remix, edit, extend, resubmit, delete, batch,
+Subcommands: generate, list-models, providers, doctor, status, download, remix, edit, extend, resubmit, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -82,7 +82,8 @@ def _request_options(parser: argparse.ArgumentParser, *, extras: bool = True) ->
 class Command(BaseCommand):
     help = (
         "Generate videos through the Videos API (Sora 2 and compatible servers) and manage them: generate, "
-        "list-models, providers, status, download, remix, edit, extend, resubmit, delete, batch, sync, sequence. "
+        "list-models, providers, doctor, status, download, remix, edit, extend, resubmit, delete, batch, sync, "
+        "sequence. "
         "Run 'manage.py sora SUBCOMMAND --help' for each one's options; see docs/cli.md."
     )
 
@@ -117,6 +118,14 @@ class Command(BaseCommand):
         p.add_argument("--check", action="store_true", help="Ask GET /models again now.")
         p.add_argument("--no-check", action="store_true", help="Show what is known; ask nothing.")
         p.add_argument("--forget", action="store_true", help="Drop what was learned; the next answers teach it anew.")
+        p.add_argument("--json", action="store_true")
+        _common(p)
+
+        p = sub.add_parser("doctor", help="Check the database, broker, storage, workers, providers, webhooks and "
+                           "cookies; say what to fix. Exit 0 only if all pass.")
+        p.add_argument("--url", metavar="URL", help="The site's public address (e.g. https://videos.example.com): "
+                       "checks the scheme against secure cookies and prints the webhook URLs in full.")
+        p.add_argument("--no-write", action="store_true", help="Do not write a probe object to the storage.")
         p.add_argument("--json", action="store_true")
         _common(p)
 

@@ -228,11 +228,15 @@ SORA_VIDEOS.update(json.loads(os.environ.get("SORA_VIDEOS_JSON") or "{}"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        # the same error (Redis down, twice a second per worker) once a minute, with a count
+        "once_a_minute": {"()": "videos.logfilters.RepeatFilter", "interval": 60},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         # stderr: where a container platform (and gunicorn's error log) collects it
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["once_a_minute"]},
         "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR",
                         "filters": ["require_debug_false"]},  # only when ADMINS is set
     },

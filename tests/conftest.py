@@ -167,6 +167,19 @@ def worker(sora: EmulatorProcess, transactional_db: Any) -> Iterator[BackgroundW
     bg.stop()
 
 
+@pytest.fixture
+def broker_down(monkeypatch: Any) -> None:
+    """django-q2 pointed at a Redis port nobody listens on (its settings are read at import)."""
+    from django_q.conf import Conf
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: connections are refused
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setattr(Conf, "DJANGO_REDIS", None)
+
+
 def chromium_path() -> str:
     """Debian's chromium, or a skip (a failure under REQUIRE_SERVICES=1)."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")

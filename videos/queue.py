@@ -7,24 +7,61 @@ modules queue through here, so nothing imports the tasks module back.
 A task that succeeds is not stored in django-q2's result table (``save=False``): what it
 did is in the job's history, and storing it made django-q2 prune its table after every
 task (19 % of a worker's time per job in ``bench/``). Failed tasks are still stored.
+
+The broker being down never fails the caller: every task queued here is also remembered
+in the database (a pending job, a stored webhook event, a download without a heartbeat),
+and the sweep finds such work without its task (:mod:`videos.pipeline`). A failed send is
+logged and remembered for :data:`UNREACHABLE_FOR` seconds, so the surfaces can tell the
+person who just queued work that the workers cannot be reached (:func:`unreachable`).
 """
 from __future__ import annotations
 
+import logging
+import threading
+import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from django.db import transaction
 
 from . import conf
 from .models import Lease
 
+log = logging.getLogger(__name__)
 
-def enqueue(func: str, *args: Any) -> None:
-    """Queue ``func(*args)`` (a dotted path, e.g. ``videos.tasks.submit_job``) once the transaction commits."""
+#: How long after a failed send this process says the workers cannot be reached (unless a send works).
+UNREACHABLE_FOR = 60.0
+_state = threading.local()
+
+
+def enqueue(func: str, *args: Any, on_failure: Callable[[], None] | None = None) -> None:
+    """Queue ``func(*args)`` (a dotted path, e.g. ``videos.tasks.submit_job``) once the transaction commits.
+
+    If the broker cannot take it, the error is logged, ``on_failure`` runs, and the caller
+    goes on: the database remembers the work (see the module's docstring).
+    """
     # django_q.tasks imports django-q2's models: it can only be imported once the app registry is ready.
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task(func, *args, group="sora-videos", save=False))
+    def send() -> None:
+        try:
+            async_task(func, *args, group="sora-videos", save=False)
+        except Exception as exc:  # the broker's own errors (redis, the ORM broker's database...)
+            _state.failed_at = time.monotonic()
+            log.warning("could not queue %s: the broker cannot be reached (%s: %s); the sweep will find the work "
+                        "once it can", func, type(exc).__name__, exc)
+            if on_failure is not None:
+                on_failure()
+        else:
+            _state.failed_at = None
+
+    transaction.on_commit(send)
+
+
+def unreachable() -> bool:
+    """Whether this thread's last send to the broker failed, less than :data:`UNREACHABLE_FOR` s ago."""
+    failed_at = getattr(_state, "failed_at", None)
+    return failed_at is not None and time.monotonic() - failed_at < UNREACHABLE_FOR
 
 
 def enqueue_once(name: str, func: str, *args: Any) -> bool:
@@ -34,9 +71,11 @@ def enqueue_once(name: str, func: str, *args: Any) -> bool:
     while it runs queues one successor; the mark lapses after ``SWEEP_LEASE`` seconds in
     case the task was lost. A burst of callers (one per job) thus queues one task, not many.
     """
-    if not Lease.acquire(f"queued:{name}", uuid.uuid4().hex, float(conf.get("SWEEP_LEASE"))):
+    mark = f"queued:{name}"
+    holder = uuid.uuid4().hex
+    if not Lease.acquire(mark, holder, float(conf.get("SWEEP_LEASE"))):
         return False
-    enqueue(func, *args)
+    enqueue(func, *args, on_failure=lambda: Lease.release(mark, holder))  # not queued: the next caller tries
     return True
 
 

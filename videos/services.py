@@ -13,7 +13,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from . import capabilities, conf, policy, submitter, tracking
+from . import capabilities, conf, policy, queue, submitter, tracking
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
@@ -24,6 +24,17 @@ from .storage import delete_key
 from .validation import check_extra_params, check_prompt, check_request
 
 log = logging.getLogger(__name__)
+
+#: What a person who just queued work is told when the workers' broker could not take it.
+WORKERS_UNREACHABLE = ("The workers cannot be reached right now (the task queue's broker is down): what you "
+                       "queued is saved and will be submitted when they are. Nothing is lost and you need not "
+                       "queue it again.")
+
+
+def workers_unreachable() -> bool:
+    """Whether the work just queued here could not be handed to the workers (their broker is
+    down). It is saved all the same, and the sweep submits it once they can be reached."""
+    return queue.unreachable()
 
 FITS = ("crop", "letterbox")
 

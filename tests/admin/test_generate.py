@@ -48,6 +48,17 @@ def test_generate_creates_a_job_and_redirects_to_it(sora, op, operator):
     assert any(f"Job #{job.pk} is queued" in str(m) for m in response.context["messages"])
 
 
+def test_generate_while_the_broker_is_down_keeps_the_job_and_says_so(sora, op, broker_down):
+    """The job is made and shown; the operator is told it waits for the workers, not to retry."""
+    response = post(op, text="A red kite over a green park, slow pan")
+    job = VideoJob.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("admin:sora_videos_videojob_change", args=[job.pk])
+    messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert ("success", messages[0][1]) == messages[0] and f"Job #{job.pk} is queued" in messages[0][1]
+    assert messages[1][0] == "warning" and "The workers cannot be reached right now" in messages[1][1]
+    assert job.status == JobStatus.PENDING and sora.stats()["requests"]["create"] == 0
+
+
 def test_structured_fields_are_composed_and_can_be_saved(sora, op):
     post(op, style="90s documentary", subject="A gourmet burger", action="steam rises", save_as="Burger")
     job = VideoJob.objects.get()

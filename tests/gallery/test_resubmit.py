@@ -42,3 +42,16 @@ def test_without_the_submit_permission_there_is_no_button_and_no_new_job(sora, v
     assert client.get(reverse("videos:resubmit", args=[job.uuid])).status_code == 405
     assert VideoJob.objects.count() == 1
     assert Permission.objects.filter(codename="submit_videojob").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resubmit_while_the_broker_is_down_says_the_job_waits_for_the_workers(sora, django_user_model, broker_down):
+    job = _forgotten()
+    maker = make_user(django_user_model, "maker", "sora_videos.view_videojob", "sora_videos.submit_videojob")
+    client = Client()
+    client.force_login(maker)
+    response = client.post(reverse("videos:resubmit", args=[job.uuid]), follow=True)
+    page = response.content.decode()
+    assert f"Re-submitted job {job.pk} as this new job" in page
+    assert "The workers cannot be reached right now" in page and "need not queue it again" in page
+    assert VideoJob.objects.exclude(pk=job.pk).get().status == JobStatus.PENDING

@@ -122,6 +122,16 @@ def test_an_event_whose_task_never_ran_is_processed_by_the_next_sweep_once(hooke
     assert hooked.stats()["requests"]["retrieve"] == retrieves + 1
 
 
+def test_a_delivery_while_the_broker_is_down_is_stored_and_answered_200(hooked, client, broker_down, caplog):
+    """The provider must not retry (or give up on) an event we have: the sweep processes it later."""
+    job = VideoJob.objects.create(provider="emu", model="sora-2", size="720x1280", seconds=4, prompt_text="x",
+                                  status=JobStatus.QUEUED, remote_id="video_outage")
+    response = post(client, *signed(event(job.remote_id)))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().outcome == "pending"
+    assert "the broker cannot be reached" in caplog.text
+
+
 def test_replayed_delivery_is_counted_not_reprocessed(hooked, client):
     job = services.create_video("Fireflies over a pond")
     drain()

@@ -22,7 +22,17 @@ from ..exceptions import InvalidRequest, SoraVideosError
 from ..models import JobStatus, VideoJob
 from ..policy import Action
 from ..validation import check_prompt
-from .common import admin_page, describe, done, model_table, money, return_url, run_each, safe_provider
+from .common import (
+    admin_page,
+    describe,
+    done,
+    model_table,
+    money,
+    return_url,
+    run_each,
+    safe_provider,
+    say_if_workers_unreachable,
+)
 from .forms import ExtendForm, NewPromptForm, VideoSettingsForm
 
 APPLY = "apply"
@@ -301,6 +311,8 @@ def generate_from_prompts(modeladmin: admin.ModelAdmin, request: HttpRequest, qu
                                          money(job.estimated_cost))
                 )
         if settings_error is None:
+            if created:
+                say_if_workers_unreachable(request)
             return None
         form.add_error(settings_error.field if settings_error.field in form.fields else None, settings_error.message)
     items = [(prompt, "" if prompt.compose() else "empty prompt") for prompt in prompts]

@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import capabilities, conf, permissions
+from .. import capabilities, conf, permissions, services
 from ..exceptions import InvalidRequest, SoraVideosError
 
 #: Where action buttons on a change page ask to be sent back to.
@@ -111,12 +111,20 @@ def return_url(request: HttpRequest) -> str | None:
 def done(request: HttpRequest, created: list[Any] | None = None) -> HttpResponseRedirect | None:
     """Where an action goes afterwards: the new job when one was made from a change page,
     else back where the button was, else (None) the changelist."""
+    if created:
+        say_if_workers_unreachable(request)
     target = return_url(request)
     if target is None:
         return None
     if created and len(created) == 1:
         return HttpResponseRedirect(reverse("admin:sora_videos_videojob_change", args=[created[0].pk]))
     return HttpResponseRedirect(target)
+
+
+def say_if_workers_unreachable(request: HttpRequest) -> None:
+    """After queuing work: a warning if the workers could not be told (it is saved all the same)."""
+    if services.workers_unreachable():
+        messages.warning(request, services.WORKERS_UNREACHABLE)
 
 
 def describe(obj: Any) -> str:

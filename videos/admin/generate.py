@@ -22,6 +22,7 @@ from .common import (
     money,
     reference_image_url,
     safe_provider,
+    say_if_workers_unreachable,
 )
 from .forms import GenerateForm
 
@@ -63,6 +64,7 @@ class GeneratePageMixin:
                     messages.success(request, format_html(
                         "Job #{} is queued: {} {} · {} s · {} · estimated {}.", job.pk, job.model, job.size,
                         job.seconds, safe_provider(job.provider).display_name, money(job.estimated_cost)))
+                    say_if_workers_unreachable(request)
                     return HttpResponseRedirect(reverse("admin:sora_videos_videojob_change", args=[job.pk]))
         return self.render_generate(request, form)
 

@@ -22,6 +22,7 @@ from .common import (
     money,
     reference_image_url,
     safe_provider,
+    say_if_workers_unreachable,
 )
 from .sequence_forms import MAX_SHOTS, SequenceSettingsForm, ShotFormSet
 from .sequence_tools import job_admin_link
@@ -62,6 +63,7 @@ class GenerateSequenceMixin:
                         sequence.pk, len(jobs), "s" if len(jobs) != 1 else "",
                         format_html_join(", ", "{}", ((job_admin_link(s.job),) for s in jobs if s.job)),
                         sequence.model, sequence.size, safe_provider(sequence.provider).display_name, money(total)))
+                    say_if_workers_unreachable(request)
                     return HttpResponseRedirect(reverse("admin:sora_videos_sequence_change", args=[sequence.pk]))
         return self.render_generate(request, form, shots)
 

@@ -344,6 +344,8 @@ def batch(console: Console, o: dict[str, Any]) -> None:
     failed = sum(1 for row in rows if row.job is not None and row.outcome in (
         JobStatus.FAILED, JobStatus.NEEDS_ATTENTION, JobStatus.DELETED))
     console.info(f"{submitted} submitted, {len(invalid)} invalid, {refused} refused, {failed} failed.")
+    if submitted and services.workers_unreachable():
+        console.info(services.WORKERS_UNREACHABLE)
     if timed_out is not None:
         raise CommandError(str(timed_out), returncode=EXIT_TIMEOUT)
     bad = len(invalid) + refused + failed

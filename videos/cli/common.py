@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import advice, conf, sequences
+from .. import advice, conf, sequences, services
 from ..exceptions import InvalidRequest
 from ..models import JobStatus, Sequence, VideoJob
 from . import EXIT_FAILED
@@ -123,6 +123,10 @@ def _queued(console: Console, job: VideoJob, o: dict[str, Any]) -> None:
         console.out(json.dumps({"job": job_json(job)}, indent=2))
     else:
         console.out(str(job.pk))
+    if services.workers_unreachable():
+        console.info(f"Queued {_describe(job)}.\n{services.WORKERS_UNREACHABLE}\nFollow it with: manage.py sora "
+                     f"status {job.pk}")
+        return
     console.info(
         f"Queued {_describe(job)}.\nA running qcluster submits it (manage.py qcluster). Follow it with: "
         f"manage.py sora status {job.pk}\nor wait for it here and save the MP4 with: manage.py sora download "
@@ -168,6 +172,8 @@ def _sequence_created(console: Console, sequence: Sequence, o: dict[str, Any]) -
         f"{', '.join(str(s.job_id) for s in shots)}), estimated {money(total)} in all. The clips are stitched "
         "into one MP4 when all are done."
     )
+    if services.workers_unreachable():
+        console.info(services.WORKERS_UNREACHABLE)
     if not (o.get("wait") or o.get("output")):
         console.info(f"Follow it with: manage.py sora sequence status {sequence.pk}")
 

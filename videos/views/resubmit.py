@@ -38,4 +38,6 @@ def resubmit(request: HttpRequest, uuid: Any) -> HttpResponse:
         messages.error(request, f"Not re-submitted: {exc}")
         return redirect("videos:detail", uuid=job.uuid)
     messages.success(request, f"Re-submitted job {job.pk} as this new job; it is queued.")
+    if services.workers_unreachable():
+        messages.warning(request, services.WORKERS_UNREACHABLE)
     return redirect("videos:detail", uuid=again.uuid)

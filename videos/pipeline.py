@@ -74,8 +74,20 @@ def process_webhook(event_pk: int) -> None:
         downloads.download(job_id)
 
 
+def look_at_once(sender: object, proc_name: str = "", **kwargs: object) -> None:
+    """A cluster worker has just started: queue each provider's sweep, so work left while no
+    worker ran (a crash, a deploy, jobs made while the broker was down) is found now, not at
+    the scheduler's first round half a minute later."""
+    for name in conf.providers():
+        kick(name)
+
+
 def connect_receivers() -> None:
+    # django_q.signals imports django-q2's models: only once the app registry is ready (AppConfig.ready)
+    from django_q.signals import post_spawn
+
     job_status_changed.connect(start_download, dispatch_uid="videos.pipeline.start_download")
+    post_spawn.connect(look_at_once, dispatch_uid="videos.pipeline.look_at_once")
 
 
 # --- asking for a sweep ----------------------------------------------------------------------
@@ -134,7 +146,10 @@ def sweep_once(provider: Provider) -> float | None:
     now = timezone.now()
     jobs = VideoJob.objects.filter(provider=name)
 
-    # 1. creates that wait for a retry, a rate limit, or whose task was lost
+    # 1. creates that wait for a submitter that is neither queued nor at work (queue one: the
+    #    broker was down when they were made, or its task was lost), for a retry or a rate
+    #    limit (due now), or for longer than a lost submitter's lease could explain
+    submitter.resume(name)
     lost = now - dt.timedelta(seconds=30)
     for job_id in jobs.filter(status=JobStatus.PENDING).filter(
         Q(not_before__lte=now) | Q(not_before__isnull=True, created_at__lt=lost)

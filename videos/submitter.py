@@ -42,6 +42,14 @@ def _queue(provider_name: str) -> None:
     enqueue_once(f"submit:{provider_name}", "videos.tasks.submit_due", provider_name)
 
 
+def resume(provider_name: str) -> bool:
+    """From the sweep: queue a submitter if jobs wait for one and none is queued or at work
+    (its task was lost, or the broker was down when the jobs were made); whether it queued."""
+    if Lease.held(f"submitter:{provider_name}") or not _waiting(provider_name).exists():
+        return False
+    return enqueue_once(f"submit:{provider_name}", "videos.tasks.submit_due", provider_name)
+
+
 def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:
     """Create the provider's oldest pending jobs for up to ``slice_seconds``; how many were sent.
 

@@ -7,6 +7,7 @@ broker is configured (ORM rows or the Redis list).
 """
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 from typing import Any, Iterator
@@ -117,3 +118,31 @@ def local_storage(settings: Any, sora: Any, tmp_path: Any) -> Any:
                          "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     assert not uses_s3()
     return sora
+
+
+class missing_bucket:
+    """The storage pointed at a bucket that does not exist: on the profile's moto server, or
+    moto in-process under the default profile."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.bucket = "sora-no-such-bucket"
+        self.mock: Any = None
+
+    def __enter__(self) -> str:
+        options = {"bucket_name": self.bucket, "region_name": "us-east-1", "access_key": "testing",
+                   "secret_key": "testing", "file_overwrite": True, "default_acl": None}
+        if uses_s3():
+            options["endpoint_url"] = os.environ["SORA_S3_ENDPOINT_URL"]
+        else:
+            import moto
+
+            self.mock = moto.mock_aws()
+            self.mock.start()
+        self.settings.STORAGES = {**self.settings.STORAGES,
+                                  "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
+        return self.bucket
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mock is not None:
+            self.mock.stop()

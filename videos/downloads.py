@@ -273,7 +273,7 @@ def download(job_id: int) -> None:
         if time.monotonic() - started > 5:  # renew our claim before the final step of a long download
             _heartbeat(job)
         store(job, files)
-    except (ProviderError, DownloadError, media.MediaError) as exc:
+    except (ProviderError, DownloadError, media.MediaError, storage.StorageError) as exc:
         _handle_error(job, exc)
     finally:
         for fetched in files:
@@ -404,11 +404,13 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
         delay = min(delay, max(1.0, (job.expires_at - now).total_seconds() / 4))
     if isinstance(exc, ProviderError) and exc.retry_after:
         delay = max(delay, exc.retry_after)
+    next_try = now + dt.timedelta(seconds=delay)
     job.update_fields(
-        not_before=now + dt.timedelta(seconds=delay),
+        not_before=next_try,
         download_heartbeat_at=None,
         error_code=JobError.DOWNLOAD_RETRY,
-        error_message=f"Download attempt {attempts} failed ({exc}); retrying in {delay:.0f} s.",
+        error_message=f"Download attempt {attempts} of {conf.get('DOWNLOAD_MAX_ATTEMPTS')} failed: {exc}. Next try "
+        f"at {timezone.localtime(next_try):%H:%M:%S %Z} (in {delay:.0f} s).",
     )
     log.warning("download of job %s failed (%s); retry in %.0f s", job.pk, exc, delay)
 

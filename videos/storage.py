@@ -28,6 +28,11 @@ CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet":
 INCOMING_DIR = ".incoming"
 
 
+class StorageError(Exception):
+    """The storage refused a file (a missing bucket, refused credentials, a full disk): the
+    message says what the store answered and where, e.g. ``storing failed: NoSuchBucket: ...``."""
+
+
 class _VideosStorage(LazyObject):
     """The storage named by ``SORA_VIDEOS['STORAGE']``, resolved on first use."""
 
@@ -182,8 +187,18 @@ def discard_leftovers(owner: uuid.UUID | str) -> int:
 def store_file(key: str, path: str | os.PathLike[str]) -> str:
     """Put the finished file at ``path`` under ``key``, replacing what was there, atomically.
 
-    Returns the key. The source file is moved (local) or uploaded and removed.
+    Returns the key. The source file is moved (local) or uploaded and removed. Whatever the
+    store raises comes out as :class:`StorageError`, its reason in words.
     """
+    try:
+        return _store_file(key, path)
+    except StorageError:
+        raise
+    except Exception as exc:  # botocore's and the OS's errors, and any other backend's
+        raise StorageError(f"storing failed: {describe_error(exc)}") from exc
+
+
+def _store_file(key: str, path: str | os.PathLike[str]) -> str:
     storage = get_storage()
     root = _local_root(storage)
     if root is not None:

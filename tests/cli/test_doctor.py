@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 import pytest
 from django.core.cache import cache
@@ -15,7 +14,7 @@ from videos import health
 from videos.models import Lease
 from videos.storage import get_storage
 
-from ..profile_checks import uses_s3
+from ..profile_checks import missing_bucket
 from ..support import sora_settings
 from .helpers import sora
 
@@ -120,7 +119,7 @@ def test_a_bad_url_is_refused_before_any_check(site):
 
 def test_a_missing_bucket_is_named(site, settings, worker_seen):
     """NoSuchBucket with the bucket and endpoint, from doctor (write probe) and /healthz (HeadBucket)."""
-    with _missing_bucket(settings) as bucket:
+    with missing_bucket(settings) as bucket:
         result = sora("doctor")
         assert result.code == 1 and lines(result)["storage"] == "FAIL"
         assert "NoSuchBucket" in result.out and f"bucket {bucket!r}" in result.out
@@ -157,7 +156,7 @@ def test_healthz_stays_200_when_only_the_workers_are_down(client, site):
 
 
 def test_healthz_answers_503_when_the_storage_is_gone(client, site, settings, worker_seen):
-    with _missing_bucket(settings):
+    with missing_bucket(settings):
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "unavailable"
 
@@ -172,31 +171,3 @@ def _probes() -> list[str]:
         return get_storage().listdir("sora/doctor")[1]
     except FileNotFoundError:  # a local disk: never written at all
         return []
-
-
-class _missing_bucket:
-    """The storage pointed at a bucket that does not exist: on the profile's moto server, or
-    moto in-process under the default profile."""
-
-    def __init__(self, settings) -> None:
-        self.settings = settings
-        self.bucket = "sora-doctor-no-such-bucket"
-        self.mock = None
-
-    def __enter__(self) -> str:
-        options = {"bucket_name": self.bucket, "region_name": "us-east-1", "access_key": "testing",
-                   "secret_key": "testing", "file_overwrite": True, "default_acl": None}
-        if uses_s3():
-            options["endpoint_url"] = os.environ["SORA_S3_ENDPOINT_URL"]
-        else:
-            import moto
-
-            self.mock = moto.mock_aws()
-            self.mock.start()
-        self.settings.STORAGES = {**self.settings.STORAGES,
-                                  "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}}
-        return self.bucket
-
-    def __exit__(self, *exc: object) -> None:
-        if self.mock is not None:
-            self.mock.stop()

@@ -14,6 +14,9 @@ from typing import Any, Iterator
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
 
 from videos import downloads, services, storage
 from videos.exceptions import ConfigurationError, ProviderError
@@ -23,6 +26,7 @@ from videos.providers import get_provider
 from videos.providers.client import build_client, reset_clients
 from videos.providers.transport import DirectTransport
 
+from ..profile_checks import missing_bucket
 from ..support import drain, queued_funcs, settle, sora_settings
 from .helpers import assert_assets_match_emulator, assert_no_partial_files
 
@@ -339,3 +343,34 @@ def test_unknown_download_sha256_mode_names_the_setting(settings):
     assert bad.value.setting == "SORA_VIDEOS['DOWNLOAD_SHA256']"
     with pytest.raises(SystemCheckError, match="DOWNLOAD_SHA256"):
         call_command("check")
+
+
+# --- a store that keeps failing -------------------------------------------------------------------------
+def test_a_store_that_keeps_failing_says_why_and_when_then_needs_attention(settings, sora, admin_client):
+    """NoSuchBucket named on the job, in the gallery's JSON and page and the admin's, with the
+    next try; after the last attempt the job needs attention with that reason, before it expires."""
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_MAX_ATTEMPTS": 2}
+    job = run_until_downloading(make(), sora)
+    with missing_bucket(settings) as bucket:
+        drain()  # the download: fetched and checked, then the store refuses it
+        job.refresh_from_db()
+        assert job.status == JobStatus.DOWNLOADING and job.not_before is not None
+        reason = job.error_message
+        assert reason.startswith("Download attempt 1 of 2 failed: storing failed: NoSuchBucket")
+        assert f"bucket {bucket!r}" in reason and "Next try at" in reason
+        status = admin_client.get(reverse("videos:job_status", args=[job.uuid])).json()
+        assert status["active"] and status["note"] == reason
+        assert escape(reason) in admin_client.get(reverse("videos:detail", args=[job.uuid])).content.decode()
+        assert escape(reason) in admin_client.get(reverse("videos:gallery")).content.decode()
+        live = admin_client.get(reverse("admin:sora_videos_videojob_change", args=[job.pk])).content.decode()
+        assert escape(reason) in live
+
+        VideoJob.objects.filter(pk=job.pk).update(not_before=timezone.now())  # the next try is due
+        sweep_once(get_provider(job.provider))
+        drain()
+    job.refresh_from_db()
+    assert job.status == JobStatus.NEEDS_ATTENTION and "NoSuchBucket" in job.error_message
+    assert "Retry download" in job.error_message
+    assert job.expires_at is None or timezone.now() < job.expires_at
+    assert not VideoAsset.objects.filter(job=job).exists()
+    assert not storage.incoming_files()  # each attempt's temp files were removed

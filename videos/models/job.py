@@ -167,6 +167,12 @@ class VideoJob(models.Model):
         return self.status in JobStatus.active()
 
     @property
+    def note(self) -> str:
+        """Why an unfinished job waits (a failed attempt and its next try, a provider's limit),
+        for the pages beside its progress; empty when nothing is wrong."""
+        return self.error_message if self.is_active else ""
+
+    @property
     def percent(self) -> int:
         """The one progress figure every surface shows (0-100).
 

@@ -35,6 +35,7 @@ def payload(job: VideoJob) -> dict[str, Any]:
         "active": active,
         "done": not active,
         "error": job.error_message if job.status in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION) else "",
+        "note": job.note,
         "updated_at": job.updated_at.isoformat() if job.updated_at else None,
         "url": reverse("videos:detail", args=[job.uuid]),
     }

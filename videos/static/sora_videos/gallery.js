@@ -117,6 +117,11 @@
     if (percent) percent.textContent = String(pct);
     var label = bar.querySelector("[data-status-label]");
     if (label) label.textContent = info.status_label;
+    var note = bar.querySelector("[data-note]");
+    if (note) {
+      note.textContent = info.note || "";
+      note.hidden = !info.note;
+    }
     var working = root.querySelector("[data-working]");
     if (working) {
       working.textContent = { pending: "Submitting…", submitting: "Submitting…", queued: "Queued…",

@@ -167,6 +167,8 @@ if _S3_BUCKET:
             "secret_key": os.environ.get("SORA_S3_SECRET_ACCESS_KEY") or None,
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("SORA_SIGNED_URL_EXPIRY", "300")),
+            # SigV4: what every region and S3-compatible store accepts (botocore may sign v2 otherwise)
+            "signature_version": os.environ.get("SORA_S3_SIGNATURE_VERSION", "s3v4"),
             "default_acl": None,
             "file_overwrite": True,
         },

@@ -10,6 +10,7 @@ but must not take the site out of a load balancer.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import uuid
@@ -27,6 +28,8 @@ from . import capabilities, conf, shutdown, storage
 from .exceptions import ConfigurationError, ProviderError
 from .models import Lease
 from .providers import get_provider
+
+log = logging.getLogger(__name__)
 
 #: A worker notes each sweep it runs here; the minute schedule makes one run at least
 #: every minute, so three minutes of silence means no worker runs.
@@ -46,6 +49,13 @@ class Check:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def announce(proc_name: str) -> None:
+    """A cluster worker's first line in the log: which cluster, broker and storage it works with."""
+    cluster = getattr(settings, "Q_CLUSTER", {}).get("name", "")
+    log.info("worker %s of cluster %r started: broker %s, storage %s, providers %s", proc_name or os.getpid(),
+             cluster, _broker_name(), storage.where(), ", ".join(conf.providers()))
 
 
 def worker_answered() -> None:

@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from . import conf, downloads, sequences, shutdown, stitching, submission, submitter, tracking, webhooks
+from . import conf, downloads, health, sequences, shutdown, stitching, submission, submitter, tracking, webhooks
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob, WebhookEvent
 from .providers import Provider, get_provider
 from .queue import enqueue, enqueue_once, started
@@ -78,6 +78,7 @@ def look_at_once(sender: object, proc_name: str = "", **kwargs: object) -> None:
     """A cluster worker has just started: queue each provider's sweep, so work left while no
     worker ran (a crash, a deploy, jobs made while the broker was down) is found now, not at
     the scheduler's first round half a minute later."""
+    health.announce(proc_name)
     for name in conf.providers():
         kick(name)
 

@@ -6,6 +6,7 @@ real subprocesses: ``manage.py sora generate`` and ``doctor`` while it is down, 
 """
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import socket
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from videos.models import JobStatus, VideoJob
+from videos import health, services
+from videos.models import JobStatus, VideoJob, WebhookEvent
 
 from ..conftest import require
 from .test_workers import Cluster, cluster_env, test_database_url, wait_for
@@ -98,5 +100,48 @@ def test_a_job_made_while_the_broker_is_down_is_saved_said_and_submitted_once_it
         assert job.status == JobStatus.COMPLETED, job.error_message
         assert emu.stats()["requests"]["create"] == 1  # exactly one paid create
         wait_for(lambda: manage(env, "sora", "doctor").returncode == 0, 30, "doctor to pass", cluster)
+    finally:
+        cluster.stop()
+
+
+SECRET = "whsec_" + base64.b64encode(b"outage-outage-outage-outage-32by").decode()
+
+
+def test_a_broker_outage_with_jobs_and_webhooks_in_flight_loses_nothing_and_pays_once(
+        emulators, settings, tmp_path, monkeypatch, live_server, redis_server):
+    """20 jobs at the provider; Redis goes away while they finish and their webhooks arrive
+    (stored, answered 200, their tasks not queued); once it is back every job is stored
+    within a few sweep intervals, no event is left pending, and each job was created once."""
+    from django_q.conf import Conf
+
+    redis_server.start()
+    for name, value in (("ORM", None), ("DJANGO_REDIS", None), ("REDIS", redis_server.url)):
+        monkeypatch.setattr(Conf, name, value)  # this process (the site under live_server) uses it too
+    monkeypatch.setenv("SORA_TEST_WEBHOOK_SECRET", SECRET)
+    emu = emulators.get(webhook_url=f"{live_server.url}/webhooks/emu/", webhook_secret=SECRET, generation_time=6)
+    env, cfg = cluster_env(emu, tmp_path, test_database_url(),
+                           provider={"WEBHOOK_SECRET_ENV": "SORA_TEST_WEBHOOK_SECRET"})
+    env.update(SORA_REDIS_URL=redis_server.url, SORA_Q_NAME=Conf.CLUSTER_NAME)
+    settings.MEDIA_ROOT, settings.SORA_VIDEOS = env["DJANGO_MEDIA_ROOT"], cfg
+    cluster = Cluster(env).start()
+    try:
+        jobs = [services.create_video(f"A lantern drifting on a river, shot {i}", size="1280x720")
+                for i in range(20)]
+        wait_for(lambda: emu.stats()["requests"]["create"] == 20, 60, "the 20 creates", cluster)
+
+        redis_server.stop()  # the outage: the jobs finish at the provider meanwhile
+        wait_for(lambda: WebhookEvent.objects.count() == 20, 60, "the 20 webhooks to be stored", cluster)
+        assert health.broker().ok is False
+        assert WebhookEvent.objects.filter(outcome="pending").exists()
+        time.sleep(2)
+
+        redis_server.start()
+        recovered = time.monotonic()
+        wait_for(lambda: VideoJob.objects.filter(pk__in=[j.pk for j in jobs], status=JobStatus.COMPLETED).count()
+                 == 20, 150, "every job to be stored after the outage", cluster)
+        print(f"stored {time.monotonic() - recovered:.1f} s after the broker came back")
+        assert not WebhookEvent.objects.filter(outcome="pending").exists()
+        assert emu.stats()["requests"]["create"] == 20 and emu.stats()["jobs_created"] == 20
+        assert health.broker().ok
     finally:
         cluster.stop()

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from . import conf
+from . import conf, health
 from .exceptions import ConfigurationError
 
 
@@ -56,3 +56,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 )
             )
     return messages
+
+
+@register("sora_videos", deploy=True)
+def check_services(app_configs: Any = None, **kwargs: Any) -> list:
+    """With ``check --deploy``: the broker answers and the storage exists (what ``sora doctor``
+    checks first; no object is written)."""
+    return [
+        Error(f"{check.name}: {check.detail}", hint=check.fix, id=check_id)
+        for check, check_id in ((health.broker(), "sora_videos.E004"),
+                                (health.storage_check(write=False), "sora_videos.E005"))
+        if not check.ok
+    ]

@@ -4,10 +4,13 @@ PostgreSQL/Redis/S3)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from videos import health
@@ -135,6 +138,20 @@ def test_an_unwritable_folder_is_named(site, settings, tmp_path, worker_seen):
     result = sora("doctor")
     assert result.code == 1 and lines(result)["storage"] == "FAIL"
     assert str(blocker) in result.out
+
+
+def test_check_deploy_fails_without_the_broker_or_the_bucket(site, settings, broker_down):
+    with missing_bucket(settings) as bucket, pytest.raises(SystemCheckError) as caught:
+        call_command("check", "--deploy", stdout=io.StringIO(), stderr=io.StringIO())
+    text = str(caught.value)
+    assert "sora_videos.E004" in text and "broker:" in text and "cannot be reached" in text
+    assert "sora_videos.E005" in text and "NoSuchBucket" in text and bucket in text
+
+
+def test_check_deploy_passes_our_checks_on_a_working_install(site):
+    out = io.StringIO()
+    call_command("check", "--deploy", "--fail-level", "ERROR", stdout=out, stderr=io.StringIO())
+    assert "sora_videos" not in out.getvalue()
 
 
 # --- /healthz ----------------------------------------------------------------------------

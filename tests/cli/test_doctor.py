@@ -162,8 +162,16 @@ def test_healthz_answers_200_with_json_and_no_secrets(client, site, worker_seen)
     body = response.json()
     assert body["status"] == "ok"
     assert {c["name"] for c in body["checks"]} >= {"database", "broker", "storage", "workers", "provider default"}
+    assert all(set(c) == {"name", "ok", "critical"} for c in body["checks"])  # no hosts or paths for strangers
     assert site.api_key not in response.content.decode()
     assert not _probes()  # no probe written by a health check
+
+
+def test_healthz_shows_staff_what_each_check_saw(admin_client, site, worker_seen):
+    body = admin_client.get("/healthz").json()
+    checks = {c["name"]: c for c in body["checks"]}
+    assert "connected, migrations applied" in checks["database"]["detail"]
+    assert "host-1:4242" in checks["workers"]["detail"] and site.api_key not in json.dumps(body)
 
 
 def test_healthz_stays_200_when_only_the_workers_are_down(client, site):

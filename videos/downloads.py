@@ -410,7 +410,7 @@ def _handle_error(job: VideoJob, exc: Exception) -> None:
         download_heartbeat_at=None,
         error_code=JobError.DOWNLOAD_RETRY,
         error_message=f"Download attempt {attempts} of {conf.get('DOWNLOAD_MAX_ATTEMPTS')} failed: {exc}. Next try "
-        f"at {timezone.localtime(next_try):%H:%M:%S %Z} (in {delay:.0f} s).",
+        f"at {timezone.localtime(next_try):%H:%M:%S %Z}.",  # a time, not "in 60 s": it is read later
     )
     log.warning("download of job %s failed (%s); retry in %.0f s", job.pk, exc, delay)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.server
+import socket
 import ssl
 import subprocess
 import threading
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Iterator
 
+import boto3
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -374,3 +376,41 @@ def test_a_store_that_keeps_failing_says_why_and_when_then_needs_attention(setti
     assert job.expires_at is None or timezone.now() < job.expires_at
     assert not VideoAsset.objects.filter(job=job).exists()
     assert not storage.incoming_files()  # each attempt's temp files were removed
+
+
+def test_a_storage_outage_is_shown_then_heals_by_itself(settings, sora):
+    """An S3 server (moto, a process-local one) goes away mid-download: the job says so and
+    when it tries next; once the server is back the next try stores the files."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    options = {"bucket_name": "sora-outage", "endpoint_url": endpoint, "region_name": "us-east-1",
+               "access_key": "testing", "secret_key": "testing", "file_overwrite": True, "default_acl": None}
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket="sora-outage")
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage",
+                                                          "OPTIONS": options}}
+    try:
+        job = run_until_downloading(make(), sora)
+        server.stop()  # the outage
+        drain()
+        job.refresh_from_db()
+        assert job.status == JobStatus.DOWNLOADING and job.error_code == "download_retry"
+        assert "storing failed" in job.note and f"bucket 'sora-outage' at {endpoint}" in job.note
+        assert "Next try at" in job.note
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()  # back, with what it held
+        VideoJob.objects.filter(pk=job.pk).update(not_before=timezone.now())  # the next try is due
+        sweep_once(get_provider(job.provider))
+        drain()
+        job.refresh_from_db()
+        assert job.status == JobStatus.COMPLETED and job.error_message == "" and job.assets.count() == 3
+        assert_assets_match_emulator(job, sora)
+    finally:
+        server.stop()

@@ -151,20 +151,23 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
 
     A page of the list also brings every other in-flight job on it up to date (one query per
     page finds them), so a full round over n jobs costs n/100 list calls however the checks
-    fall due. A job whose state did not change is not written one by one: all of them get
-    one bulk update of their check times. Returns the number of API calls made.
+    fall due. The walk goes on until it has also passed the jobs due within half an interval
+    (checked a little early), so a round is one walk, not one per slice of due jobs. A job whose state did not change is not written one by one: all of them get one
+    bulk update of their check times. Returns the number of API calls made.
     """
     pending = {job.remote_id: job for job in jobs if job.remote_id}
     calls = 0
     if len(pending) >= 2 and capabilities.supports(provider.config, "list"):
         oldest = min(job.submitted_at or job.created_at for job in pending.values())
         horizon = oldest - dt.timedelta(seconds=conf.get("RECONCILE_WINDOW"))
+        due_soon = _due_soon(provider, pending)
         after = None
         unchanged: list[int] = []
         try:
-            while pending:
+            while pending or due_soon:
                 page = provider.list_page(after=after, limit=100, order="desc")
                 calls += 1
+                due_soon.difference_update(video.id for video in page.videos)
                 seen = _in_flight_on_page(provider, page.videos, pending)
                 for video in page.videos:
                     job = seen.get(video.id)
@@ -193,6 +196,16 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
         calls += 1
         refresh_one(provider, job)
     return calls
+
+
+def _due_soon(provider: Provider, pending: dict[str, VideoJob]) -> set[str]:
+    """Remote ids of the other jobs in flight due within half an interval (or overdue beyond
+    the pass's slice): the walk reads on until it has passed them too."""
+    soon = timezone.now() + dt.timedelta(seconds=poll_interval(provider, None) / 2)
+    ids = VideoJob.objects.filter(provider=provider.name, status__in=JobStatus.in_flight()).filter(
+        Q(next_check_at__lte=soon) | Q(next_check_at__isnull=True)).exclude(remote_id="").values_list(
+        "remote_id", flat=True)
+    return set(ids) - pending.keys()
 
 
 def _in_flight_on_page(provider: Provider, videos: list[RemoteVideo], pending: dict[str, VideoJob]

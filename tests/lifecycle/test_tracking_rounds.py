@@ -73,3 +73,19 @@ def test_unchanged_jobs_cost_one_write_and_a_bounded_number_of_queries(slow_emu,
     assert len(ctx.captured_queries) <= 20 + math.ceil(count / 100)  # a few per pass, one per page
     assert VideoJob.objects.filter(pk__in=[j.pk for j in jobs], status__in=JobStatus.in_flight(),
                                    last_checked_at__isnull=False, next_check_at__isnull=False).count() == count
+
+
+@pytest.mark.parametrize("others_due_in, pages", [(2, 3), (60, 1)])
+def test_one_walk_takes_the_jobs_due_within_half_an_interval(slow_emu, others_due_in, pages):
+    """The newest 100 are due (the first page); the older 150 fall due ``others_due_in`` s later.
+    Within half the 5 s interval they are checked on the same walk (no second walk from page one
+    a moment later); a minute away, the walk stops after the page that held the due jobs."""
+    jobs = _in_flight(slow_emu, 250, due=0)
+    soon = timezone.now() + dt.timedelta(seconds=others_due_in)
+    VideoJob.objects.filter(pk__in=[j.pk for j in jobs[:150]]).update(next_check_at=soon)
+    VideoJob.objects.filter(pk__in=[j.pk for j in jobs[150:]]).update(next_check_at=None)
+    before = slow_emu.stats()["requests"].get("list", 0)
+    pipeline.sweep_once(get_provider("emu"))
+    assert slow_emu.stats()["requests"]["list"] - before == pages
+    checked = VideoJob.objects.filter(pk__in=[j.pk for j in jobs], last_checked_at__isnull=False).count()
+    assert checked == (250 if pages == 3 else 100)

@@ -25,7 +25,19 @@ from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from . import conf, downloads, health, sequences, shutdown, stitching, submission, submitter, tracking, webhooks
+from . import (
+    brokerwatch,
+    conf,
+    downloads,
+    health,
+    sequences,
+    shutdown,
+    stitching,
+    submission,
+    submitter,
+    tracking,
+    webhooks,
+)
 from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob, WebhookEvent
 from .providers import Provider, get_provider
 from .queue import enqueue, enqueue_once, started
@@ -77,8 +89,14 @@ def process_webhook(event_pk: int) -> None:
 def look_at_once(sender: object, proc_name: str = "", **kwargs: object) -> None:
     """A cluster worker has just started: queue each provider's sweep, so work left while no
     worker ran (a crash, a deploy, jobs made while the broker was down) is found now, not at
-    the scheduler's first round half a minute later."""
+    the scheduler's first round half a minute later; and watch the broker, to do the same
+    the moment it answers again after an outage (:mod:`videos.brokerwatch`)."""
     health.announce(proc_name)
+    kick_all()
+    brokerwatch.start(kick_all)  # and again whenever the broker answers after an outage
+
+
+def kick_all() -> None:
     for name in conf.providers():
         kick(name)
 

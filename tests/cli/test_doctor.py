@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import socket
 
 import pytest
 from django.core.cache import cache
@@ -184,6 +185,23 @@ def test_healthz_answers_503_when_the_storage_is_gone(client, site, settings, wo
     with missing_bucket(settings):
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["status"] == "unavailable"
+
+
+def test_healthz_answers_503_while_the_broker_is_down_and_200_after(client, site, worker_seen, monkeypatch):
+    from django_q.conf import Conf
+
+    real = {name: getattr(Conf, name) for name in ("ORM", "REDIS", "DJANGO_REDIS")}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nobody listens once the block ends
+    monkeypatch.setattr(Conf, "ORM", None)
+    monkeypatch.setattr(Conf, "DJANGO_REDIS", None)
+    monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{port}/0")
+    down = client.get("/healthz")
+    assert down.status_code == 503 and not {c["name"]: c for c in down.json()["checks"]}["broker"]["ok"]
+    for name, value in real.items():
+        monkeypatch.setattr(Conf, name, value)
+    assert client.get("/healthz").status_code == 200
 
 
 def test_healthz_refuses_writes(client, site):

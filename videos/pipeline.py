@@ -186,9 +186,10 @@ def sweep_once(provider: Provider) -> float | None:
         tracking.refresh_jobs(provider, due)
     tracking.flag_stalled(name)
 
-    # 4. downloads (and fingerprints) whose task was lost or whose worker died
+    # 4. downloads (fingerprints, stitches) whose task was lost or whose worker died
     downloads.requeue_due(name)
     downloads.requeue_fingerprints(name)
+    stitching.requeue_lost(name)
 
     # 5. webhook events whose task never started (stored while the broker was down, or lost);
     #    a younger one is due when it is as old: one query either way (usually it finds none)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from . import media, storage
 from .models import AssetVariant, JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus
 from .policy import STITCH_STALE
+from .queue import enqueue
 from .sequences import ready_to_stitch, shots_of, update_status
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,28 @@ def _copy_local(field_file: Any, suffix: str) -> str:
 def _sha256(path: str) -> tuple[str, int]:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest(), os.path.getsize(path)
+
+
+#: A stitch not begun this long after the last shot was stored had its task lost.
+LOST_AFTER = dt.timedelta(seconds=30)
+
+
+def requeue_lost(provider_name: str) -> int:
+    """Queue the stitch of sequences whose task never ran or whose worker died: every shot
+    stored more than :data:`LOST_AFTER` ago and no stitch begun (the broker was down when
+    the last shot was stored), or a stitching claim older than ``STITCH_STALE``. One query."""
+    now = timezone.now()
+    unfinished = SequenceShot.objects.filter(sequence=OuterRef("pk")).exclude(job__status=JobStatus.COMPLETED)
+    recent = SequenceShot.objects.filter(sequence=OuterRef("pk"), job__stored_at__gte=now - LOST_AFTER)
+    shots = SequenceShot.objects.filter(sequence=OuterRef("pk"))
+    lost = Sequence.objects.filter(provider=provider_name).filter(
+        Q(status=SequenceStatus.RENDERING)
+        | Q(status=SequenceStatus.STITCHING, stitch_started_at__lt=now - dt.timedelta(seconds=STITCH_STALE))
+    ).filter(Exists(shots), ~Exists(unfinished), ~Exists(recent))
+    ids = list(lost.order_by("pk").values_list("pk", flat=True)[:50])
+    for sequence_id in ids:
+        enqueue("videos.tasks.stitch_sequence", sequence_id)  # idempotent: one claim wins
+    return len(ids)
 
 
 def claim_stitch(sequence: Sequence, *, force: bool = False) -> str | None:

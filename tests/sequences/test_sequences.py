@@ -6,13 +6,16 @@ import threading
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
+from django_q.brokers import get_broker
 
 from tests.cli.helpers import make_image, no_api_calls, sora
 from tests.support import asset_file, drain, settle
-from videos import media, sequences, stitching
+from videos import media, pipeline, sequences, stitching
 from videos.exceptions import InvalidRequest, JobStateError
 from videos.models import JobStatus, Sequence, SequenceAsset, SequenceStatus, VideoJob
+from videos.providers import get_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -223,3 +226,21 @@ def test_validation_happens_before_anything_is_written(site, tmp_path):
     sequence = sequences.create_sequence(sequences.plan_shots(["a", "b"], []), seconds=4)
     with pytest.raises(JobStateError, match="Shot 1 is still pending"):
         sequences.retry_shot(sequence, 1)
+
+
+def test_a_stitch_whose_task_was_lost_is_queued_by_the_sweep(site):
+    """The broker was down when the last shot was stored (or the task was lost): the sweep
+    queues the stitch once the shots have been stored for a while, and only then."""
+    sequence = sequences.create_sequence(sequences.plan_shots(["One", "Two"], []), size="1280x720", seconds=4)
+    jobs = [shot.job for shot in sequences.shots_of(sequence)]
+    settle(jobs)  # drains and sweeps until the shots are stored...
+    get_broker().purge_queue()  # ...but suppose the stitch task it queued is gone
+    Sequence.objects.filter(pk=sequence.pk).update(status=SequenceStatus.RENDERING, stitched_revision=None)
+    provider = get_provider(sequence.provider)
+    assert stitching.requeue_lost(provider.name) == 0  # just stored: its own task may be on its way
+    VideoJob.objects.filter(pk__in=[j.pk for j in jobs]).update(stored_at=F("stored_at") - dt.timedelta(seconds=31))
+    pipeline.sweep_once(provider)
+    drain()
+    sequence.refresh_from_db()
+    assert sequence.is_current and sequence.status == SequenceStatus.COMPLETED
+    assert stitching.requeue_lost(provider.name) == 0  # nothing lost any more

@@ -31,8 +31,8 @@ from .providers import get_provider
 
 log = logging.getLogger(__name__)
 
-#: A worker notes each sweep it runs here; the minute schedule makes one run at least
-#: every minute, so three minutes of silence means no worker runs.
+#: A worker notes here that it started and each scheduled sweep it runs; the minute schedule
+#: makes one run at least every minute, so three minutes of silence means no worker runs.
 WORKERS_LEASE = "workers:answered"
 WORKERS_SILENT_AFTER = 180.0
 PROVIDERS_CACHE_KEY = "sora-videos:health:providers"
@@ -59,7 +59,8 @@ def announce(proc_name: str) -> None:
 
 
 def worker_answered() -> None:
-    """Called by each sweep a cluster worker runs: this host's workers are alive."""
+    """Called when a cluster worker starts and by the minute schedule's sweep: this host's
+    workers are alive (not by every sweep: a burst of jobs kicks many)."""
     if not shutdown.in_worker():
         return  # a test, the CLI's --wait or a shell is not a worker
     expires = timezone.now() + dt.timedelta(seconds=WORKERS_SILENT_AFTER)

@@ -92,6 +92,7 @@ def look_at_once(sender: object, proc_name: str = "", **kwargs: object) -> None:
     the scheduler's first round half a minute later; and watch the broker, to do the same
     the moment it answers again after an outage (:mod:`videos.brokerwatch`)."""
     health.announce(proc_name)
+    health.worker_answered()
     kick_all()
     brokerwatch.start(kick_all)  # and again whenever the broker answers after an outage
 

@@ -36,7 +36,8 @@ def stitch_sequence(sequence_id: int, force: bool = False) -> None:
 
 
 def sweep(provider_name: str | None = None) -> dict[str, str]:
-    health.worker_answered()  # the minute schedule runs this at least once a minute: doctor and /healthz ask
+    if provider_name is None:  # the minute schedule's sweep, not one of the many a burst kicks
+        health.worker_answered()  # doctor and /healthz ask whether a worker ran one lately
     return pipeline.sweep(provider_name)
 
 

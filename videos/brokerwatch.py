@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from django.conf import settings
@@ -40,8 +41,8 @@ def _watch(on_back: Callable[[], None]) -> None:
 
     broker = get_broker()
     down = False
-    stop = threading.Event()
-    while not stop.wait(EVERY):
+    while True:  # a daemon thread: it ends with its worker
+        time.sleep(EVERY)
         try:
             broker.connection.ping()
         except Exception as exc:  # the broker's own errors

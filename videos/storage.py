@@ -192,8 +192,6 @@ def store_file(key: str, path: str | os.PathLike[str]) -> str:
     """
     try:
         return _store_file(key, path)
-    except StorageError:
-        raise
     except Exception as exc:  # botocore's and the OS's errors, and any other backend's
         raise StorageError(f"storing failed: {describe_error(exc)}") from exc
 

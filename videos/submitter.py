@@ -36,10 +36,10 @@ def queue_submissions(provider_name: str) -> None:
     transaction.on_commit(lambda: _queue(provider_name))
 
 
-def _queue(provider_name: str) -> None:
+def _queue(provider_name: str) -> bool:
     # After commit: a submitter that started before this says so first and then reads the
     # pending jobs, so either it sees this job or this call queues its successor.
-    enqueue_once(f"submit:{provider_name}", "videos.tasks.submit_due", provider_name)
+    return enqueue_once(f"submit:{provider_name}", "videos.tasks.submit_due", provider_name)
 
 
 def resume(provider_name: str) -> bool:
@@ -47,7 +47,7 @@ def resume(provider_name: str) -> bool:
     (its task was lost, or the broker was down when the jobs were made); whether it queued."""
     if Lease.held(f"submitter:{provider_name}") or not _waiting(provider_name).exists():
         return False
-    return enqueue_once(f"submit:{provider_name}", "videos.tasks.submit_due", provider_name)
+    return _queue(provider_name)
 
 
 def submit_due(provider_name: str, *, slice_seconds: float = SLICE) -> int:

@@ -152,8 +152,9 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
     A page of the list also brings every other in-flight job on it up to date (one query per
     page finds them), so a full round over n jobs costs n/100 list calls however the checks
     fall due. The walk goes on until it has also passed the jobs due within half an interval
-    (checked a little early), so a round is one walk, not one per slice of due jobs. A job whose state did not change is not written one by one: all of them get one
-    bulk update of their check times. Returns the number of API calls made.
+    (checked a little early), so a round is one walk, not one per slice of due jobs. A job
+    whose state did not change is not written one by one: all of them get one bulk update
+    of their check times. Returns the number of API calls made.
     """
     pending = {job.remote_id: job for job in jobs if job.remote_id}
     calls = 0

@@ -140,12 +140,14 @@ def storage_check(*, write: bool) -> Check:
     return Check("storage", True, f"{place}: reachable", critical=True)
 
 
-def providers() -> list[Check]:
-    return [provider_check(config) for config in conf.providers().values()]
+def providers(*, ask_models: bool = True) -> list[Check]:
+    return [provider_check(config, ask_models=ask_models) for config in conf.providers().values()]
 
 
-def provider_check(config: conf.ProviderConfig) -> Check:
-    """Reachable, key accepted, and what it can do (asked, so learned answers are fresh)."""
+def provider_check(config: conf.ProviderConfig, *, ask_models: bool = True) -> Check:
+    """Reachable, key accepted (a one-item list), and what it can do. ``GET /models`` is asked
+    (and learned) when ``ask_models`` or when the learned answer is due, as ``sora providers``
+    does; a load balancer's probe does not rewrite it every time."""
     name = f"provider {config.name}"
     where = conf.safe_url(config.base_url)
     try:
@@ -153,8 +155,12 @@ def provider_check(config: conf.ProviderConfig) -> Check:
     except ConfigurationError as exc:
         return Check(name, False, str(exc), f"Set {config.api_key_env} in the environment or .env.")
     provider = get_provider(config.name)
+    models: list[str] | None = None
     try:
-        models = capabilities.check_models(provider)
+        if ask_models or capabilities.models_due(config):
+            models = capabilities.check_models(provider)
+        else:
+            models = capabilities.learned_models(config)
         provider.list_page(limit=1)
     except ProviderError as exc:
         if exc.status_code in (401, 403):
@@ -167,7 +173,6 @@ def provider_check(config: conf.ProviderConfig) -> Check:
         if not (exc.status_code in (400, 404, 405, 501) or exc.endpoint_missing):
             return Check(name, False, f"{where} answered {exc.status_code}: {exc}",
                          "See the provider's status page or logs; the sweep retries meanwhile.")
-        models = models if models is not None else []
     can = [feature for feature, cap in capabilities.table(config).items() if cap.supported]
     served = ", ".join(models) if models else "not listed"
     return Check(name, True, f"{config.display_name} at {where} ({config.dialect}): key accepted; "
@@ -235,5 +240,8 @@ def run(*, write: bool = True, scheme: str | None = None, base_url: str | None =
     first = [database()]
     if not first[0].ok:
         return first  # everything else reads the database
-    asked = cache.get_or_set(PROVIDERS_CACHE_KEY, providers, providers_for) if providers_for else providers()
+    if providers_for:  # a load balancer: reuse the answers for a while, and the learned models
+        asked = cache.get_or_set(PROVIDERS_CACHE_KEY, lambda: providers(ask_models=False), providers_for)
+    else:
+        asked = providers()
     return [*first, broker(), storage_check(write=write), workers(), *asked, *webhooks(base_url), cookies(scheme)]

@@ -141,7 +141,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"  # never served publicly: the app's media view checks permissions
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 
-LOGIN_URL = "login"  # the site's own sign-in (sora_project/urls.py); the admin's admits staff only
+LOGIN_URL = "videos:login"  # the videos app's sign-in (members and staff); the admin's admits staff only
 LOGIN_REDIRECT_URL = "/"
 
 # --- storage -----------------------------------------------------------------------

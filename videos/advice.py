@@ -4,6 +4,8 @@ from the state (and :mod:`videos.policy`), never cut out of a message by text.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import models
 
 from . import policy
@@ -61,3 +63,32 @@ def for_job(job: VideoJob, surface: str) -> str:
                 Surface.ADMIN: "Use “Re-submit as new job”.",
                 Surface.GALLERY: ""}[surface]  # its button says so, shown to those who may press it
     return ""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A failure in a member's words: what happened (``headline``), what it means
+    (``detail``), the stored reason once (``said``), and the one action that helps (a slug of
+    the video page's actions, or ``"make"``: the make page filled with this request)."""
+    headline: str
+    detail: str
+    said: str
+    action: str
+    action_label: str
+
+
+def explain(job: VideoJob) -> Explanation | None:
+    """The failure of ``job`` for the gallery's card and page (None if it did not fail)."""
+    if job.status not in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION):
+        return None
+    said = (job.error_message or "").strip()
+    if policy.allows(Action.RETRY_DOWNLOAD, job):
+        return Explanation("Made, but not saved here yet", "The provider made this video, but storing it here "
+                           "failed. Retrying costs nothing.", said, "retry-download", "Retry the download")
+    if job.error_code in CONTENT_REFUSALS:
+        return Explanation("The provider refused this prompt", f"{CONTENT_HINT}, then make it again: the same "
+                           "request would be refused again.", said, "make", "Edit the prompt and try again")
+    if job.error_code in ("content_expired", "forgotten"):
+        return Explanation("Lost before it was saved", "", said, "resubmit", "Re-submit as a new video")
+    return Explanation("The provider could not make this video", "", said or "It gave no reason.", "resubmit",
+                       "Re-submit as a new video")

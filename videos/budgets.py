@@ -1,6 +1,7 @@
 """Estimated cost and monthly budgets, checked before a job is created."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,14 +18,16 @@ def month_start() -> Any:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _committed(filter_q: Q) -> Decimal:
-    """What jobs matching ``filter_q`` cost this month: anything that reached (or may reach) the provider."""
+def committed_jobs() -> Any:
+    """Jobs that count as spend: anything that reached (or may reach) the provider."""
     never_billed = Q(status__in=(JobStatus.DRAFT,)) | (Q(status=JobStatus.FAILED) & Q(remote_id__isnull=True))
-    total = (
-        VideoJob.objects.filter(filter_q, created_at__gte=month_start())
-        .exclude(never_billed)
-        .aggregate(total=Sum("estimated_cost"))["total"]
-    )
+    return VideoJob.objects.exclude(never_billed)
+
+
+def _committed(filter_q: Q) -> Decimal:
+    """What jobs matching ``filter_q`` cost this month."""
+    total = committed_jobs().filter(filter_q, created_at__gte=month_start()).aggregate(
+        total=Sum("estimated_cost"))["total"]
     return total or Decimal("0")
 
 
@@ -67,3 +70,35 @@ def remaining(user: Any) -> Decimal | None:
     if user_budget is None or user is None or not getattr(user, "is_authenticated", False):
         return None
     return max(Decimal("0"), Decimal(str(user_budget)) - _committed(Q(owner=user)))
+
+
+@dataclass
+class Spend:
+    """One budget's standing this month (``limit`` None: no budget, only the spend)."""
+    label: str
+    spent: Decimal
+    limit: Decimal | None
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.limit is None else max(Decimal("0"), self.limit - self.spent)
+
+
+def summary(user: Any) -> list[Spend]:
+    """The user's own spend this month and, where budgets are set, what is left of theirs and
+    of each of their groups' (for the header menu and the make page)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    user_budget = conf.get("USER_MONTHLY_BUDGET")
+    rows = [Spend("You", _committed(Q(owner=user)), None if user_budget is None else Decimal(str(user_budget)))]
+    group_budgets = conf.get("GROUP_MONTHLY_BUDGETS") or {}
+    if group_budgets:
+        for group in user.groups.filter(name__in=list(group_budgets)).order_by("name"):
+            rows.append(Spend(group.name, _committed(Q(owner__groups=group)), Decimal(str(group_budgets[group.name]))))
+    return rows
+
+
+def spendable(user: Any) -> Decimal | None:
+    """The most the user can commit now under every budget that applies (None: no limit)."""
+    lefts = [row.left for row in summary(user) if row.left is not None]
+    return min(lefts) if lefts else None

@@ -41,6 +41,10 @@ class BudgetExceeded(InvalidRequest):
         super().__init__(message, field="budget")
 
 
+class NotPermitted(SoraVideosError):
+    """The person may not do this (a missing role, or someone else's video)."""
+
+
 class JobStateError(SoraVideosError):
     """An action does not apply to a job in its current state."""
 

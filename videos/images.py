@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from . import conf
 from .exceptions import InvalidRequest
 
+FIT_MODES = ("crop", "letterbox")
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
@@ -149,3 +150,20 @@ def fit_image(content: bytes, size: str, mode: str = "crop") -> tuple[bytes, str
     buf = io.BytesIO()
     fitted.save(buf, format="PNG")
     return buf.getvalue(), "image/png"
+
+
+def all_sizes() -> set[str]:
+    """Every size some configured model offers."""
+    return {size for config in conf.providers().values() for spec in config.models.values() for size in spec.sizes}
+
+
+def fitted_reference(stored: Any, size: str, mode: str) -> tuple[bytes, str]:
+    """A stored reference image (its FieldFile) as it would be sent for a video of ``size``;
+    the gallery's and the admin's previews. OSError when the file is gone from storage."""
+    if mode not in FIT_MODES:
+        raise InvalidRequest("Fit is crop or letterbox.", field="fit")
+    if size not in all_sizes():
+        raise InvalidRequest("No configured model offers that size.", field="size")
+    with stored.open("rb") as fh:
+        content = fh.read()
+    return fit_image(content, size, mode)

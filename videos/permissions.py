@@ -11,3 +11,5 @@ VIEW = f"{APP_LABEL}.view_videojob"
 CHANGE = f"{APP_LABEL}.change_videojob"
 DELETE = f"{APP_LABEL}.delete_videojob"
 SUBMIT = f"{APP_LABEL}.submit_videojob"
+#: Act on anyone's videos (not only one's own) and see everyone's spend: the "Video managers".
+MANAGE = f"{APP_LABEL}.manage_videojob"

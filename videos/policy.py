@@ -3,19 +3,21 @@
 The services refuse with :func:`require`; the admin and the gallery show or hide a button
 with :func:`allows`; confirmation pages and the CLI print :func:`refusal`'s message. A
 refusal is typed (:class:`RefusalCode`, the action, the field), never matched by its text.
-Permissions (who may spend, operate or delete) stay with each surface; this module says
-what the job and its provider allow.
+:func:`refusal_for` adds who may: the permission each action needs, and that a member acts
+on their own videos unless they manage everyone's (the admin, the gallery and the API ask
+it; the CLI runs as the site's operator).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
-from . import capabilities, conf
-from .exceptions import InvalidRequest, JobStateError, SoraVideosError
+from . import capabilities, conf, permissions
+from .exceptions import InvalidRequest, JobStateError, NotPermitted, SoraVideosError
 from .models import JobError, JobStatus, Sequence, SequenceShot, SequenceStatus, VideoJob
 
 
@@ -35,6 +37,7 @@ class RefusalCode(models.TextChoices):
     NOT_SUPPORTED = "not_supported", "The provider's server cannot do this"
     NO_PROVIDER = "no_provider", "The job's provider is no longer configured"
     BUSY = "busy", "Something is being done to the job right now"
+    NOT_PERMITTED = "not_permitted", "This person may not do this to this job"
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,10 @@ class Refusal:
 
     def error(self) -> SoraVideosError:
         """The exception a service raises for it (state: JobStateError; the rest: InvalidRequest)."""
-        if self.code in (RefusalCode.WRONG_STATE, RefusalCode.BUSY):
-            error: SoraVideosError = JobStateError(self.message)
+        if self.code == RefusalCode.NOT_PERMITTED:
+            error: SoraVideosError = NotPermitted(self.message)
+        elif self.code in (RefusalCode.WRONG_STATE, RefusalCode.BUSY):
+            error = JobStateError(self.message)
         else:
             error = InvalidRequest(self.message, field=self.field or "provider")
         error.refusal = self
@@ -124,6 +129,53 @@ def allows(action: str, job: VideoJob) -> bool:
 def require(action: str, job: VideoJob) -> None:
     """Raise the refusal's exception (``.refusal`` carries its code) unless ``action`` applies."""
     found = refusal(action, job)
+    if found is not None:
+        raise found.error()
+
+
+#: The permissions of which one lets a person do each action (to their own videos).
+NEEDS: dict[str, tuple[str, ...]] = {
+    Action.SUBMIT: (permissions.SUBMIT,),
+    Action.REMIX: (permissions.SUBMIT,),
+    Action.EDIT: (permissions.SUBMIT,),
+    Action.EXTEND: (permissions.SUBMIT,),
+    Action.RESUBMIT: (permissions.SUBMIT,),
+    Action.REFRESH: (permissions.SUBMIT, permissions.CHANGE),
+    Action.RETRY_DOWNLOAD: (permissions.SUBMIT, permissions.CHANGE),
+    Action.DELETE: (permissions.DELETE,),
+}
+
+
+def manages(user: Any) -> bool:
+    """Acts on anyone's videos: a video manager, or an operator who may change every job."""
+    return bool(user.is_active and (user.has_perm(permissions.MANAGE) or user.has_perm(permissions.CHANGE)))
+
+
+def may_make(user: Any) -> bool:
+    """May make new (paid) videos at all."""
+    return bool(user.is_authenticated and user.is_active and user.has_perm(permissions.SUBMIT))
+
+
+def refusal_for(user: Any, action: str, job: VideoJob) -> Refusal | None:
+    """Why ``user`` may not do ``action`` to ``job`` now (their role, whose video it is, then
+    :func:`refusal`), or None when they may."""
+    verb = Action(action).label
+    if not (user.is_authenticated and user.is_active and any(user.has_perm(p) for p in NEEDS[action])):
+        return Refusal(action, RefusalCode.NOT_PERMITTED,
+                       f"You may not {verb} videos: ask an administrator to add you to the group 'Video makers'.")
+    if job.owner_id != user.pk and not manages(user):
+        return Refusal(action, RefusalCode.NOT_PERMITTED,
+                       f"Only the person who made this video or a video manager may {verb} it.")
+    return refusal(action, job)
+
+
+def allows_for(user: Any, action: str, job: VideoJob) -> bool:
+    return refusal_for(user, action, job) is None
+
+
+def require_for(user: Any, action: str, job: VideoJob) -> None:
+    """Raise the refusal's exception unless ``user`` may do ``action`` to ``job`` now."""
+    found = refusal_for(user, action, job)
     if found is not None:
         raise found.error()
 

@@ -1,23 +1,34 @@
 """URLs of the videos app: ``path("", include("videos.urls"))`` in the site's urls.py (any prefix works).
 
-Names (namespace ``videos``): ``gallery``, ``detail`` (job uuid), ``asset`` (VideoAsset pk,
-``?download=1`` for an attachment), ``reference_image`` (ReferenceImage pk), ``job_status``
-(job uuid, JSON), ``jobs_status`` (``?ids=`` many jobs, JSON), ``sequences``, ``sequence_detail``
-(sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status`` (sequence uuid, JSON),
-``sequences_status`` (``?ids=``, JSON), ``resubmit`` (job uuid, POST) and ``webhook``.
+Names (namespace ``videos``): ``gallery``, ``create`` (the make page; ``?from=<uuid>`` fills it
+with a video's request), ``detail`` (job uuid), ``act`` (job uuid and one of remix, edit,
+extend, resubmit, retry-download, delete: a confirmation page, then POST), ``resubmit`` (the
+same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment),
+``reference_image`` (ReferenceImage pk), ``reference_upload`` (POST, JSON), ``reference_fit``,
+``job_status`` (job uuid, JSON), ``jobs_status`` (``?ids=`` many jobs, JSON), ``sequences``,
+``sequence_detail`` (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status``
+(sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``login``,
+``logout`` (POST) and ``webhook``.
 """
 from django.urls import path
 
-from .views import gallery, media, resubmit, sequences, status, webhooks
+from .views import account, actions, gallery, media, sequences, spend, status, studio, webhooks
 
 app_name = "videos"
 
 urlpatterns = [
     path("", gallery.gallery, name="gallery"),
+    path("new/", studio.create, name="create"),
+    path("sign-in/", account.SignInView.as_view(), name="login"),
+    path("sign-out/", account.sign_out, name="logout"),
+    path("spend/", spend.spend, name="spend"),
     path("videos/<uuid:uuid>/", gallery.detail, name="detail"),
-    path("videos/<uuid:uuid>/resubmit/", resubmit.resubmit, name="resubmit"),
+    path("videos/<uuid:uuid>/resubmit/", actions.act, {"slug": "resubmit"}, name="resubmit"),
+    path("videos/<uuid:uuid>/<slug:slug>/", actions.act, name="act"),
     path("assets/<int:pk>/", media.asset, name="asset"),
     path("references/<int:pk>/", media.reference_image, name="reference_image"),
+    path("references/upload/", studio.reference_upload, name="reference_upload"),
+    path("references/<int:pk>/fit/<str:size>/<str:mode>/", studio.reference_fit, name="reference_fit"),
     path("jobs/status.json", status.jobs_status, name="jobs_status"),
     path("sequences/", sequences.sequence_list, name="sequences"),
     path("sequences/status.json", sequences.sequences_status, name="sequences_status"),

@@ -4,7 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", admin.site.login, name="login"),
-    path("accounts/logout/", admin.site.logout, name="logout"),
     path("team/videos/", include("videos.urls")),
 ]

@@ -35,7 +35,7 @@ def test_anonymous_gets_the_login_page_and_no_media(client, real_job):
     for name, url in urls_for(real_job).items():
         response = client.get(url)
         assert response.status_code == 302, name
-        assert response["Location"].startswith(reverse("login") + "?next="), name
+        assert response["Location"].startswith(reverse("videos:login") + "?next="), name
         assert not getattr(response, "streaming", False), name
     for name, url in json_urls_for(real_job).items():
         response = client.get(url)
@@ -75,7 +75,7 @@ def test_login_form_leads_back_to_the_gallery(client, real_job, viewer):
     login = client.get(gallery, follow=True)
     assert login.status_code == 200
     assert b'name="password"' in login.content
-    response = client.post(reverse("login"), {"username": "viewer", "password": PASSWORD, "next": gallery})
+    response = client.post(reverse("videos:login"), {"username": "viewer", "password": PASSWORD, "next": gallery})
     assert response.status_code == 302 and response["Location"] == gallery
     page = client.get(gallery)
     assert page.status_code == 200

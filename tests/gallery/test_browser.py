@@ -21,7 +21,7 @@ def sign_in(browser, live_server, username="viewer", **context_options):
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(live_server.url + reverse("videos:gallery"))
-    assert "/accounts/login/" in page.url  # the gallery asks who you are first
+    assert "/sign-in/" in page.url  # the gallery asks who you are first
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -52,7 +52,7 @@ def test_browse_filter_search_scrub_and_play(browser, live_server, worker, viewe
         "() => [...document.querySelectorAll('img.card__thumb')].slice(0, 4).every(i => i.complete && i.naturalWidth)"
     )
     assert page.get_by_text("Local emulator").first.is_visible()
-    assert page.get_by_text("the prompt names a real person").is_visible()
+    assert page.get_by_text("The provider refused this prompt").is_visible()
     page.screenshot(path=str(artifacts_dir / "gallery-desktop.png"), full_page=True)
 
     # hovering a card scrubs through its spritesheet: the frame follows the pointer

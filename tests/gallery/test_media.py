@@ -169,7 +169,7 @@ def test_reference_image(signed_in, sora, viewer, stranger, tmp_path):
     assert url in detail
     assert 'alt="Reference image used as the first frame: first frame.png"' in detail
     signed_in.logout()
-    assert signed_in.get(url)["Location"].startswith(reverse("login"))
+    assert signed_in.get(url)["Location"].startswith(reverse("videos:login"))
     signed_in.force_login(stranger)
     assert signed_in.get(url).status_code == 403
 
@@ -227,7 +227,7 @@ def test_object_storage_redirects_to_a_short_lived_signed_url(signed_in, video, 
         assert not any("AllUsers" in str(g.get("Grantee", {}).get("URI", "")) for g in grants["Grants"])
     signed_in.logout()
     assert signed_in.get(url).status_code == 302
-    assert signed_in.get(url)["Location"].startswith(reverse("login"))
+    assert signed_in.get(url)["Location"].startswith(reverse("videos:login"))
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_prompts_with_html_are_escaped(signed_in, sora, viewer):
 
 def test_in_flight_and_failed_cards(signed_in, real_job, clone_jobs):
     [working] = clone_jobs(real_job, 1, status=JobStatus.IN_PROGRESS, progress=42)
-    [failed] = clone_jobs(real_job, 1, status=JobStatus.FAILED,
+    [failed] = clone_jobs(real_job, 1, status=JobStatus.FAILED, error_code="moderation_blocked",
                           error_message="The provider failed this video (moderation_blocked): no faces.")
     [deleted] = clone_jobs(real_job, 1, status=JobStatus.DELETED)
     html = signed_in.get(reverse("videos:gallery")).content.decode()
@@ -76,7 +76,9 @@ def test_in_flight_and_failed_cards(signed_in, real_job, clone_jobs):
     assert str(working.uuid) in shown and str(failed.uuid) in shown
     assert str(deleted.uuid) not in shown
     assert 'aria-valuenow="42"' in html and "width: 42%" in html
-    assert "moderation_blocked): no faces." in html
+    # the card says what happened and what helps, in a member's words; the details are on its page
+    assert "The provider refused this prompt" in html and "Edit the prompt and try again on its page" in html
+    assert "moderation_blocked" not in html
     assert f'data-poll="{reverse("videos:jobs_status")}"' in html
 
 
@@ -224,8 +226,9 @@ def test_detail_page(client, real_job, clone_jobs, operator):
                   "Completed"):
         assert f"<dt>{label}</dt>" in html
     assert "4.00 s" in html or "4.0" in html
-    assert reverse("admin:sora_videos_videojob_change", args=[remix.pk]) in html
-    assert reverse("admin:sora_videos_videojob_delete", args=[remix.pk]) in html
+    assert reverse("admin:sora_videos_videojob_change", args=[remix.pk]) in html  # staff: "Open in the admin"
+    assert reverse("videos:act", args=[remix.uuid, "delete"]) in html  # the operator may delete anyone's video
+    assert reverse("videos:act", args=[remix.uuid, "remix"]) not in html  # but not spend without the permission
 
 
 def test_detail_without_admin_rights_has_no_admin_links(signed_in, real_job):
@@ -258,8 +261,10 @@ def test_pages_work_in_a_site_without_base_html(signed_in, real_job, settings):
     """A site with no templates/base.html gets the app's standalone shell, still labelled."""
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]
     html = signed_in.get(reverse("videos:gallery")).content.decode()
-    assert "Sign out" not in html  # the site's header is not there ...
+    assert "Sora Studio" not in html  # the site's header is not there ...
     assert 'class="brand"' in html and "Local emulator" in html  # ... the app's shell is
+    assert html.count("Local emulator") == 1  # said once, by the banner
+    assert "Sign out" in html and reverse("videos:logout") in html
     assert str(real_job.uuid) in html
 
 

@@ -53,7 +53,7 @@ def json_urls(sequence: Sequence) -> dict[str, str]:
 def test_anonymous_and_unprivileged_get_nothing(client, stitched, stranger):
     for name, url in page_urls(stitched).items():
         response = client.get(url)
-        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), name
+        assert response.status_code == 302 and response["Location"].startswith(reverse("videos:login")), name
         assert not getattr(response, "streaming", False), name
     for name, url in json_urls(stitched).items():
         assert client.get(url).status_code == 401, name

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from .. import conf, policy, services
 from ..exceptions import InvalidRequest, SoraVideosError
+from ..forms import model_table
 from ..models import JobStatus, VideoJob
 from ..policy import Action
 from ..validation import check_prompt
@@ -26,7 +27,6 @@ from .common import (
     admin_page,
     describe,
     done,
-    model_table,
     money,
     return_url,
     run_each,

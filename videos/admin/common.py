@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .. import capabilities, conf, permissions, services
+from .. import conf, permissions, services
 from ..exceptions import InvalidRequest, SoraVideosError
 
 #: Where action buttons on a change page ask to be sent back to.
@@ -61,37 +61,6 @@ def safe_provider(name: str | None = None) -> Any:
         return conf.provider(name)
     except SoraVideosError:
         return None
-
-
-def model_table() -> dict[str, Any]:
-    """The configured providers' model tables, for the page's JSON (no URLs, no keys)."""
-    providers: dict[str, Any] = {}
-    for name, config in conf.providers().items():
-        providers[name] = {
-            "label": config.display_name,
-            "emulator": config.emulator,
-            "dialect": config.dialect,
-            "features": capabilities.features(config),
-            "default_model": config.default_model,
-            "models": {
-                spec.name: {
-                    "sizes": list(spec.sizes),
-                    "seconds": list(spec.seconds),
-                    "prices": {size: str(price) for size, price in spec.prices.items()},
-                    "extra_params": list(spec.named_extra_params),
-                    "any_extra": spec.any_extra,
-                    "open_sizes": spec.open_sizes, "min_side": spec.min_side, "max_side": spec.max_side,
-                    "open_seconds": spec.open_seconds, "max_seconds": spec.max_seconds,
-                    "extend_seconds": list(spec.extend_seconds),
-                }
-                for spec in config.models.values()
-            },
-        }
-    return {"currency": conf.get("CURRENCY"), "default_provider": conf.provider().name, "providers": providers}
-
-
-def all_sizes() -> set[str]:
-    return {size for config in conf.providers().values() for spec in config.models.values() for size in spec.sizes}
 
 
 def money(amount: Any) -> str:

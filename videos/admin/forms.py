@@ -1,4 +1,4 @@
-"""Forms of the admin studio. They collect input; videos.services validates it (one source of truth)."""
+"""Forms of the admin studio: the shared request forms (:mod:`videos.forms`) with the admin's widgets."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,191 +7,22 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 
-from .. import conf
-from ..models import Prompt, ReferenceImage, VideoJob
-from ..models.prompt import STRUCTURED_FIELDS
+from .. import forms as shared
+from ..forms import ExtendForm, NewPromptForm, VideoSettingsForm
+from ..models import VideoJob
+
+__all__ = ["ExtendForm", "GenerateForm", "NewPromptForm", "ReferenceUploadForm", "VideoSettingsForm"]
 
 
-def _numeric(values: set[str]) -> list[str]:
-    return sorted(values, key=lambda v: (len(v), v))
-
-
-def _by_area(sizes: set[str]) -> list[str]:
-    def key(size: str) -> tuple[int, int, str]:
-        w, _, h = size.partition("x")
-        return (int(w) * int(h), int(w), size)
-
-    return sorted(sizes, key=key)
-
-
-class VideoSettingsForm(forms.Form):
-    """Provider, model, size and seconds. Offers every configured value; the page's script
-    narrows the choices to what the chosen provider's model allows, and the services
-    check the combination on the server whatever the browser sent."""
-
-    provider = forms.CharField(widget=forms.Select)
-    model = forms.CharField(widget=forms.Select)
-    size = forms.CharField(widget=forms.Select)
-    seconds = forms.CharField(widget=forms.Select)
-    custom_size = forms.CharField(
-        label="Other size", required=False, max_length=11, widget=forms.TextInput(attrs={"placeholder": "1000x562"}),
-        help_text="Any WIDTHxHEIGHT: this server takes sizes no list names.",
-    )
-    custom_seconds = forms.IntegerField(
-        label="Other length", required=False, min_value=1, help_text="Any whole number of seconds this server takes.",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        configs = conf.providers()
-        default = conf.provider()
-        spec = default.model(None)
-        self.fields["provider"].widget.choices = [
-            (name, config.display_name + (" (emulator)" if config.emulator else "")) for name, config in configs.items()
-        ]
-        models = {m for config in configs.values() for m in config.models}
-        sizes = {s for config in configs.values() for m in config.models.values() for s in m.sizes}
-        seconds = {s for config in configs.values() for m in config.models.values() for s in m.seconds}
-        self.fields["model"].widget.choices = [(m, m) for m in sorted(models)]
-        self.fields["size"].widget.choices = [(s, s) for s in _by_area(sizes)]
-        self.fields["seconds"].widget.choices = [(s, f"{s} s") for s in _numeric(seconds)]
-        self.fields["provider"].initial = default.name
-        self.fields["model"].initial = spec.name
-        self.fields["size"].initial = spec.sizes[0]
-        self.fields["seconds"].initial = spec.seconds[0]
-        for name in ("provider", "model", "size", "seconds"):
-            self.fields[name].widget.attrs["data-sora"] = name
-        self.fields["custom_size"].widget.attrs["data-sora-open"] = "size"
-        self.fields["custom_seconds"].widget.attrs["data-sora-open"] = "seconds"
-
-    def clean(self) -> dict[str, Any]:
-        """A size or length typed in (servers with open tables) replaces the chosen one."""
-        data = super().clean()
-        if (data.get("custom_size") or "").strip():
-            data["size"] = data["custom_size"].strip()
-        if data.get("custom_seconds"):
-            data["seconds"] = str(data["custom_seconds"])
-        return data
-
-    def value(self, name: str) -> str:
-        """The submitted (or initial) value of a field, valid or not."""
-        if self.is_bound:
-            return self.data.get(self.add_prefix(name)) or ""
-        return str(self.initial.get(name) or self.fields[name].initial or "")
-
-
-class GenerateForm(VideoSettingsForm):
-    saved_prompt = forms.ModelChoiceField(
-        Prompt.objects.all(), required=False, label="Saved prompt",
-        help_text="Send a saved prompt as it is composed; leave the fields below empty.",
-    )
-    text = forms.CharField(
-        label="Prompt", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Free text. With storyboard fields, it is added after them.",
-    )
-    save_as = forms.CharField(
-        label="Save as prompt", required=False, max_length=200,
-        help_text="Optional title: keep this prompt in Prompts for later.",
-    )
-    reference_upload = forms.FileField(
-        label="Reference image", required=False,
-        help_text="First frame: JPEG, PNG or WebP. Another size is fitted to the video size (preview below).",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-    )
-    reference_image = forms.ModelChoiceField(ReferenceImage.objects.all(), required=False, widget=forms.HiddenInput)
-    fit = forms.ChoiceField(
-        label="Fit", choices=[("crop", "Crop to fill"), ("letterbox", "Letterbox (black bars)")],
-        widget=forms.RadioSelect, required=False,
-    )
-    seed = forms.IntegerField(required=False, help_text="Only for servers that accept a seed.")
-    negative_prompt = forms.CharField(required=False, help_text="Only for servers that accept one.")
-    # vLLM-Omni's further inputs (protocol/videos.py); shown only where the model takes them.
-    generate_sound = forms.BooleanField(required=False, label="Generate sound",
-                                        help_text="The model adds an audio track (models that can).")
-    sound_duration = forms.FloatField(required=False, min_value=0.1, label="Sound length (s)",
-                                      help_text="Defaults to the video's length.")
-    video_reference = forms.CharField(required=False, label="Video reference", help_text=(
-        "JSON as the server takes it, e.g. {\"url\": \"https://…/clip.mp4\"}; not with a reference image."))
-    audio_reference = forms.CharField(required=False, label="Audio reference", help_text=(
-        "JSON as the server takes it, e.g. {\"url\": \"https://…/voice.wav\"}; not with a reference image."))
-
-    EXTRA_FIELDS = ("seed", "negative_prompt", "generate_sound", "sound_duration", "video_reference",
-                    "audio_reference")
+class GenerateForm(shared.GenerateForm):
+    """The Generate page's form: saved prompts picked with the admin's autocomplete."""
 
     def __init__(self, *args: Any, admin_site: admin.AdminSite | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name, label in STRUCTURED_FIELDS:
-            field = Prompt._meta.get_field(name)
-            self.fields[name] = forms.CharField(
-                label=label, required=False, max_length=field.max_length, help_text=field.help_text,
-                widget=forms.TextInput(attrs={"size": 60}),
-            )
-        self.order_fields(
-            ["saved_prompt", "text", *[n for n, _ in STRUCTURED_FIELDS], "save_as", "reference_upload",
-             "reference_image", "fit", "provider", "model", "size", "custom_size", "seconds", "custom_seconds",
-             *self.EXTRA_FIELDS]
-        )
-        self.fields["fit"].initial = conf.get("REFERENCE_FIT")
-        for name in self.EXTRA_FIELDS:
-            self.fields[name].widget.attrs["data-sora-extra"] = name
         if admin_site is not None:
             field = self.fields["saved_prompt"]
             field.widget = AutocompleteSelect(VideoJob._meta.get_field("prompt"), admin_site)
             field.widget.choices = field.choices
-
-    @property
-    def extra_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.EXTRA_FIELDS]
-
-    @property
-    def storyboard_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name, _ in STRUCTURED_FIELDS]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        written = [n for n in ("text", *[n for n, _ in STRUCTURED_FIELDS]) if (data.get(n) or "").strip()]
-        if data.get("saved_prompt") and written:
-            raise forms.ValidationError(
-                "Choose a saved prompt or write a prompt, not both: clear the saved prompt or the fields below."
-            )
-        if data.get("saved_prompt") and data.get("save_as"):
-            self.add_error("save_as", "This prompt is already saved.")
-        return data
-
-    def prompt(self) -> Prompt:
-        """The prompt to send: the saved one, or an unsaved Prompt built from the fields."""
-        data = self.cleaned_data
-        if data.get("saved_prompt"):
-            return data["saved_prompt"]
-        return Prompt(
-            title=data.get("save_as") or "", text=data.get("text") or "",
-            **{name: (data.get(name) or "").strip() for name, _ in STRUCTURED_FIELDS},
-        )
-
-    def extra_params(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        extras = {"seed": data.get("seed"), "generate_sound": True if data.get("generate_sound") else None,
-                  "sound_duration": data.get("sound_duration")}
-        for name in ("negative_prompt", "video_reference", "audio_reference"):
-            extras[name] = (data.get(name) or "").strip() or None
-        return {k: v for k, v in extras.items() if v is not None}
-
-
-class NewPromptForm(forms.Form):
-    """For remix and edit: the change to make."""
-
-    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), required=False)
-
-
-class ExtendForm(NewPromptForm):
-    seconds = forms.CharField(widget=forms.Select, label="Add seconds")
-
-    def __init__(self, *args: Any, choices: list[str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        values = choices or []
-        self.fields["seconds"].widget.choices = [(s, f"{s} s") for s in _numeric(set(values))]
-        if values:
-            self.fields["seconds"].initial = _numeric(set(values))[0]
 
 
 class ReferenceUploadForm(forms.Form):

@@ -15,10 +15,10 @@ from django.utils.html import format_html
 
 from .. import budgets, conf, services
 from ..exceptions import InvalidRequest, SoraVideosError
+from ..forms import model_table
 from ..models import ReferenceImage, VideoJob
 from .common import (
     admin_page,
-    model_table,
     money,
     reference_image_url,
     safe_provider,

@@ -15,15 +15,13 @@ from django.utils.html import format_html
 
 from .. import conf, services
 from ..exceptions import InvalidRequest
-from ..images import FORMATS, fit_image
+from ..images import FIT_MODES, FORMATS, fitted_reference
 from ..models import ReferenceImage, VideoJob
 from ..storage import delete_key
-from .common import admin_page, all_sizes, can_submit, reference_image_url
+from .common import admin_page, can_submit, reference_image_url
 from .forms import ReferenceUploadForm
 from .job_filters import ConfiguredValueFilter
 from .large_tables import LargeTableAdminMixin
-
-FIT_MODES = ("crop", "letterbox")
 
 
 class FormatFilter(ConfiguredValueFilter):
@@ -94,20 +92,14 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         """The image as it would be sent for a video of ``size``: cropped or letterboxed (PNG)."""
         if not (self.has_view_permission(request) or can_submit(request)):
             raise PermissionDenied
-        if mode not in FIT_MODES:
-            return HttpResponseBadRequest("Fit is crop or letterbox.")
-        if size not in all_sizes():
-            return HttpResponseBadRequest("No configured model offers that size.")
         ref = get_object_or_404(ReferenceImage, pk=pk)
         try:
-            with ref.image.open("rb") as fh:
-                content = fh.read()
-        except (FileNotFoundError, OSError):
+            data, content_type = fitted_reference(ref.image, size, mode)
+        except InvalidRequest as exc:
+            return HttpResponseBadRequest(exc.message)
+        except OSError:
             raise Http404("The image file is missing from storage.") from None
-        data, content_type = fit_image(content, size, mode)
-        response = HttpResponse(data, content_type=content_type)
-        response["Cache-Control"] = "private, max-age=86400"
-        return response
+        return HttpResponse(data, content_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
                  ) -> HttpResponse:

@@ -8,10 +8,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .. import conf
+from ..images import all_sizes
 from ..models import JobStatus, VideoJob
-from .common import (
-    all_sizes,
-)
 
 STATUS_LABELS = {
     JobStatus.DRAFT: "Draft: not submitted yet",

@@ -8,8 +8,8 @@ from django import forms
 
 from .. import conf
 from ..exceptions import SoraVideosError
+from ..forms import VideoSettingsForm, by_number
 from ..models import ReferenceImage
-from .forms import VideoSettingsForm, _numeric
 
 #: The most shots one sequence can be given on the page.
 MAX_SHOTS = 20
@@ -22,7 +22,7 @@ def all_seconds() -> list[str]:
         configs = conf.providers().values()
     except SoraVideosError:
         return []
-    return _numeric({s for config in configs for m in config.models.values() for s in m.seconds})
+    return by_number({s for config in configs for m in config.models.values() for s in m.seconds})
 
 
 class SequenceSettingsForm(VideoSettingsForm):

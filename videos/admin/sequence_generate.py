@@ -13,12 +13,12 @@ from django.utils.html import format_html, format_html_join
 
 from .. import budgets, conf, sequences, services
 from ..exceptions import InvalidRequest, SoraVideosError
+from ..forms import model_table
 from ..models import (
     Sequence,
 )
 from .common import (
     admin_page,
-    model_table,
     money,
     reference_image_url,
     safe_provider,

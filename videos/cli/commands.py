@@ -49,6 +49,7 @@ from .inputs import (
 )
 from .library import sync_library
 from .providers import providers
+from .roles import roles_command
 from .sequence_commands import (
     sequence_download,
     sequence_list,
@@ -391,6 +392,7 @@ HANDLERS = {
     "list-models": list_models,
     "providers": providers,
     "doctor": doctor,
+    "roles": roles_command,
     "status": status,
     "download": download,
     "remix": remix,

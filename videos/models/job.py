@@ -135,6 +135,7 @@ class VideoJob(models.Model):
         ordering = ["-created_at", "-id"]
         permissions = [
             ("submit_videojob", "Can submit video jobs (spends money)"),
+            ("manage_videojob", "Can act on anyone's video jobs and see everyone's spend"),
         ]
         constraints = [
             models.UniqueConstraint(

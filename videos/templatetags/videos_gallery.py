@@ -7,6 +7,8 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from .. import advice
+
 register = template.Library()
 
 
@@ -61,3 +63,9 @@ def ago(value: Any) -> str:
 @register.filter
 def variant_label(variant: str) -> str:
     return {"video": "Video", "thumbnail": "Thumbnail", "spritesheet": "Spritesheet"}.get(variant, variant)
+
+
+@register.filter
+def failure(job: Any) -> Any:
+    """The failure of a job in a member's words (:func:`videos.advice.explain`), or None."""
+    return advice.explain(job)

@@ -10,34 +10,17 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.template.loader import select_template
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
 from .. import advice, conf, permissions
-from ..context_processors import sora as sora_context
 from ..exceptions import SoraVideosError
 from ..filters import GalleryFilterForm, keyset_page
 from ..models import JobStatus, SequenceShot, VideoAsset, VideoJob
 from .access import gallery_access
+from .actions import offered
 from .lineage import lineage
-from .resubmit import can_resubmit
-
-#: How often (ms) the pages poll the status endpoints while something is in flight.
-POLL_MS = 2000
-
-
-def site_base() -> Any:
-    """The site's ``base.html`` when it has one, else the app's standalone shell."""
-    return select_template(["base.html", "sora_videos/standalone_base.html"])
-
-
-def render_page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    ctx = {"videos_site_base": site_base(), "poll_ms": POLL_MS, **context}
-    for key, value in sora_context(request).items():  # works without the context processor too
-        ctx.setdefault(key, value)
-    return render(request, template, ctx, status=status)
+from .pages import render_page
 
 
 def with_files(jobs: list[VideoJob]) -> list[VideoJob]:
@@ -69,8 +52,8 @@ def gallery(request: HttpRequest) -> HttpResponse:
     page = keyset_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     with_files(page.items)
     labels = provider_labels()
-    for job in page.items:
-        job.provider_label = labels.get(job.provider, job.provider)  # type: ignore[attr-defined]
+    for job in page.items:  # named on a card only where several providers make videos
+        job.provider_label = labels.get(job.provider, job.provider) if len(labels) > 1 else ""  # type: ignore[attr-defined]
     context = {
         "form": form,
         "page": page,
@@ -128,8 +111,8 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "downloads": downloads,
         "lineage": family,
         "admin": admin_links(request, job),
-        "can_resubmit": can_resubmit(request.user, job),
-        "next_step": advice.for_job(job, advice.Surface.GALLERY),
+        "actions": {a["slug"]: a for a in offered(request.user, job)},
+        "failure": advice.explain(job),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),
         "shot_of": list(SequenceShot.objects.filter(job=job).select_related("sequence").order_by("sequence_id")),
@@ -137,4 +120,4 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     return render_page(request, "sora_videos/detail.html", context)
 
 
-__all__ = ["gallery", "detail", "render_page", "site_base"]
+__all__ = ["gallery", "detail"]

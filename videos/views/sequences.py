@@ -27,7 +27,8 @@ from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceS
 from ..pipeline import nudge
 from ..sequences import BAD, SequenceProgress, progress
 from .access import gallery_access, json_access
-from .gallery import provider_labels, render_page
+from .gallery import provider_labels
+from .pages import render_page
 from .status import parse_ids
 
 #: The states in which a sequence still moves on its own (shots rendering, or stitching).

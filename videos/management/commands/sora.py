@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, doctor, status, download, remix, edit, extend, resubmit, delete, batch,
+Subcommands: generate, list-models, providers, doctor, roles, status, download, remix, edit, extend, resubmit, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -127,6 +127,10 @@ class Command(BaseCommand):
                        "checks the scheme against secure cookies and prints the webhook URLs in full.")
         p.add_argument("--no-write", action="store_true", help="Do not write a probe object to the storage.")
         p.add_argument("--json", action="store_true")
+        _common(p)
+
+        p = sub.add_parser("roles", help="Create the groups Video viewers, Video makers and Video managers "
+                           "(idempotent).")
         _common(p)
 
         p = sub.add_parser("status", help="State of jobs (by id, uuid or remote id); the latest ones without ids.")

@@ -14,12 +14,14 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from videos import conf
+from videos import conf, roles
 
 DEMO_USER = "admin"
+DEMO_MEMBER = "member"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -45,7 +47,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        login = self._demo_login()
+        roles.ensure_roles()
+        login = self._demo_login(DEMO_USER, "demo-login.txt")
+        member = self._demo_login(DEMO_MEMBER, "demo-member.txt")
         provider = conf.provider()
         children: list[tuple[str, subprocess.Popen]] = []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -79,29 +83,33 @@ class Command(BaseCommand):
         )
         self.stdout.write(self.style.SUCCESS(
             f"\n  Sora videos is running: {site}\n"
-            f"  Admin:   {site}admin/\n"
-            f"  Login:   {login}\n"
+            f"  Admin:   {site}admin/   login {login} (superuser)\n"
+            f"  Member:  {site}   login {member} (in {roles.MAKERS!r}: makes videos in the gallery)\n"
             f"  Videos:  generated through {label}\n"
             f"  Stop:    Ctrl-C\n"
         ))
         self._supervise(children)
 
-    def _demo_login(self) -> str:
-        """Create the demo superuser once; its password lives in var/demo-login.txt (0600)."""
-        path = Path(settings.VAR_DIR) / "demo-login.txt"
+    def _demo_login(self, username: str, filename: str) -> str:
+        """Create a demo account once (the superuser, or a member of "Video makers"); its
+        password lives in var/<filename> (0600)."""
+        path = Path(settings.VAR_DIR) / filename
         User = get_user_model()
-        user = User.objects.filter(username=DEMO_USER).first()
+        user = User.objects.filter(username=username).first()
         if user is not None and path.exists():
             return path.read_text().strip()
         password = secrets.token_urlsafe(12)
-        if user is None:
-            User.objects.create_superuser(DEMO_USER, email="", password=password)
+        if user is None and username == DEMO_USER:
+            User.objects.create_superuser(username, email="", password=password)
+        elif user is None:
+            user = User.objects.create_user(username, password=password, first_name="Demo", last_name="Member")
+            user.groups.add(Group.objects.get(name=roles.MAKERS))
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
-        path.write_text(f"{DEMO_USER} / {password}\n")
+        path.write_text(f"{username} / {password}\n")
         path.chmod(0o600)
-        return f"{DEMO_USER} / {password}"
+        return f"{username} / {password}"
 
     def _supervise(self, children: list[tuple[str, subprocess.Popen]]) -> None:
         stopping = False

@@ -36,7 +36,6 @@
     if (!provider || !model || !size || !seconds) { return null; }
     var costEl = $("[data-sora-cost]");
     var detailEl = $("[data-sora-cost-detail]");
-    var count = costEl && costEl.dataset.soraCount ? parseInt(costEl.dataset.soraCount, 10) : 1;
 
     function spec() {
       var p = table.providers[provider.value];
@@ -47,6 +46,7 @@
       var s = spec();
       if (!costEl) { return; }
       if (!s) { costEl.textContent = "—"; return; }
+      var count = costEl.dataset.soraCount ? parseInt(costEl.dataset.soraCount, 10) || 1 : 1;
       var price = parseFloat(s.prices[size.value] !== undefined ? s.prices[size.value] : (s.prices["*"] || "0"));
       var other = $('[data-sora-open="seconds"]');
       var secs = parseInt((other && other.value) || seconds.value, 10) || 0;
@@ -56,6 +56,7 @@
           ? money(price) + " " + table.currency + "/s × " + secs + " s" + (count > 1 ? " × " + count + " videos" : "")
           : "This provider does not charge per second.";
       }
+      document.dispatchEvent(new CustomEvent("sora:cost", { detail: { cost: price * secs * count } }));
     }
 
     function onModel() {
@@ -87,6 +88,7 @@
     model.addEventListener("change", onModel);
     size.addEventListener("change", function () { updateCost(); document.dispatchEvent(new CustomEvent("sora:settings")); });
     seconds.addEventListener("change", updateCost);
+    document.addEventListener("sora:count", updateCost);
     $all("[data-sora-open]").forEach(function (el) { el.addEventListener("input", updateCost); });
     onProvider();
     return { size: size };
@@ -137,6 +139,7 @@
       hidden.value = data.id;
       if (data.url) { $("img", original).src = data.url; original.hidden = false; } else { original.hidden = true; }
       box.hidden = false;
+      rowOf(fileInput).hidden = true;  /* stored: no "No file chosen" above its preview */
       refresh();
     }
 
@@ -171,9 +174,11 @@
         hidden.value = "";
         delete box.dataset.refId;
         box.hidden = true;
+        rowOf(fileInput).hidden = false;
       });
     }
     if (box.dataset.refId) {
+      rowOf(fileInput).hidden = true;
       box.dataset.refName = (note.textContent.split(":")[0] || "Image").trim();
       refresh();
     }

@@ -1,0 +1,123 @@
+"""What a member does to a video from its page: remix, edit, extend, re-submit, retry the
+download, delete. Each is offered only when :func:`videos.policy.refusal_for` allows it (the
+rule the admin asks too), confirmed on a page that shows what it costs, and done by
+:mod:`videos.services`, which checks everything again.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from .. import budgets, conf, policy, services
+from ..exceptions import InvalidRequest, SoraVideosError
+from ..forms import ExtendForm, NewPromptForm
+from ..models import VideoJob
+from ..policy import Action
+from .access import gallery_access
+from .pages import render_page
+
+#: URL slug -> (action, button, what happens)
+ACTIONS: dict[str, tuple[str, str, str]] = {
+    "remix": (Action.REMIX, "Remix", "A new video made from this one with the one change you describe."),
+    "edit": (Action.EDIT, "Edit", "A new video that edits this one as you describe."),
+    "extend": (Action.EXTEND, "Extend", "A new, longer video: this one continued by the seconds you choose."),
+    "resubmit": (Action.RESUBMIT, "Re-submit", "The same request made again as a new video."),
+    "retry-download": (Action.RETRY_DOWNLOAD, "Retry download", "Fetch the paid video from the provider again "
+                                                                "and store it. Nothing is paid again."),
+    "delete": (Action.DELETE, "Delete", "The video is deleted at the provider (where it can) and every stored "
+                                        "file here. This cannot be undone."),
+}
+SPENDS = (Action.REMIX, Action.EDIT, Action.EXTEND, Action.RESUBMIT)
+
+
+def offered(user: Any, job: VideoJob) -> list[dict[str, str]]:
+    """The action buttons of a video's page for this member (slug, label, URL)."""
+    return [{"slug": slug, "label": label, "url": reverse("videos:act", args=[job.uuid, slug])}
+            for slug, (action, label, _) in ACTIONS.items() if policy.allows_for(user, action, job)]
+
+
+def _rate(job: VideoJob) -> Decimal:
+    """Price per second of the job's model and size (0 if its provider is gone)."""
+    try:
+        return conf.provider(job.provider).model(job.model).cost(job.size, 1)
+    except SoraVideosError:
+        return Decimal("0")
+
+
+def _form(action: str, job: VideoJob, data: Any) -> Any:
+    if action == Action.EXTEND:
+        try:
+            choices = list(conf.provider(job.provider).model(job.model).extend_seconds)
+        except SoraVideosError:
+            choices = []
+        return ExtendForm(data, choices=choices)
+    if action in (Action.REMIX, Action.EDIT):
+        return NewPromptForm(data)
+    return None
+
+
+def _do(action: str, job: VideoJob, user: Any, form: Any) -> VideoJob:
+    prompt = (form.cleaned_data.get("prompt") or "") if form is not None else ""
+    if action == Action.REMIX:
+        return services.remix(job, prompt, user=user)
+    if action == Action.EDIT:
+        return services.edit(job, prompt, user=user)
+    if action == Action.EXTEND:
+        return services.extend(job, prompt, seconds=form.cleaned_data["seconds"], user=user)
+    if action == Action.RESUBMIT:
+        return services.resubmit(job, user=user)
+    if action == Action.RETRY_DOWNLOAD:
+        return services.retry_download(job)
+    return services.delete(job, user=user)
+
+
+def _done(request: HttpRequest, action: str, job: VideoJob, result: VideoJob) -> HttpResponse:
+    if action == Action.DELETE:
+        note = f" {result.remote_note}" if result.remote_note else ""
+        messages.success(request, f"Deleted “{job.short_prompt}”.{note}")
+        return redirect("videos:gallery")
+    if action == Action.RETRY_DOWNLOAD:
+        messages.success(request, "The download is queued again; this page shows its progress.")
+    elif action == Action.RESUBMIT:
+        messages.success(request, f"Re-submitted job {job.pk} as this new job; it is queued.")
+    else:
+        messages.success(request, f"Your {Action(action).label} of “{job.short_prompt}” is queued.")
+    if services.workers_unreachable():
+        messages.warning(request, services.WORKERS_UNREACHABLE)
+    return redirect("videos:detail", uuid=result.uuid)
+
+
+@gallery_access
+def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
+    if slug not in ACTIONS:
+        raise Http404("No such action.")
+    action, label, explanation = ACTIONS[slug]
+    job = VideoJob.objects.visible().select_related("owner").filter(uuid=uuid).first()
+    if job is None:
+        raise Http404("No such video (it may have been deleted).")
+    refusal = policy.refusal_for(request.user, action, job)
+    form = _form(action, job, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and refusal is None and (form is None or form.is_valid()):
+        try:
+            return _done(request, action, job, _do(action, job, request.user, form))
+        except InvalidRequest as exc:
+            if form is not None and exc.field in form.fields:
+                form.add_error(exc.field, exc.message)
+            else:
+                messages.error(request, exc.message)
+        except SoraVideosError as exc:
+            messages.error(request, str(exc))
+    rate = _rate(job)
+    cost = rate * int(form["seconds"].value() or 0) if action == Action.EXTEND else rate * job.seconds
+    spendable = budgets.spendable(request.user) if action in SPENDS else None
+    return render_page(request, "sora_videos/act.html", {
+        "job": job, "action": action, "slug": slug, "label": label, "explanation": explanation,
+        "refusal": refusal, "form": form, "spends": action in SPENDS, "cost": cost, "rate": rate,
+        "spendable": spendable, "over_budget": spendable is not None and action in SPENDS and cost > spendable,
+        "currency": conf.get("CURRENCY"),
+    }, status=403 if refusal is not None and refusal.code == policy.RefusalCode.NOT_PERMITTED else 200)

@@ -1,0 +1,164 @@
+"""The make page of the gallery: a member makes a video or a sequence without the admin.
+
+It collects what the admin's Generate page collects (the same form, the same model table
+for the page's script) and hands it to :mod:`videos.services` / :mod:`videos.sequences`,
+so budgets, validation and "one paid create per job" hold exactly as everywhere else.
+"""
+from __future__ import annotations
+
+import contextlib
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from .. import budgets, conf, policy, sequences, services
+from ..exceptions import InvalidRequest, SoraVideosError
+from ..forms import MakeForm, model_table
+from ..images import fitted_reference
+from ..models import ReferenceImage, VideoJob
+from .access import gallery_access, no_access
+from .pages import render_page
+
+#: services' InvalidRequest.field -> the make form's field
+FORM_FIELDS = {"prompt": "text", "reference_image": "reference_upload", "shots": "shot_images", "budget": None}
+
+
+def _estimate(form: MakeForm, count: int) -> Decimal | None:
+    with contextlib.suppress(SoraVideosError, ValueError):
+        return services.estimate_cost(
+            provider=form.value("provider") or None, model=form.value("model") or None,
+            size=form.value("size") or None, seconds=form.value("seconds") or None) * count
+    return None
+
+
+def _shot_count(form: MakeForm) -> int:
+    text = form.value("text") if form.is_bound else ""
+    prompts = max(1, text.count(sequences.SHOT_SEPARATOR) + 1)
+    files = len(form.files.getlist(form.add_prefix("shot_images"))) if form.is_bound else 0
+    return max(prompts, files, 1)
+
+
+def _make(request: HttpRequest, form: MakeForm) -> HttpResponse | None:
+    """Queue the video or the sequence; on a refusal, put it on its field and return None."""
+    data = form.cleaned_data
+    text = form.prompt().compose()
+    images = data.get("shot_images") or []
+    common = {"provider": data["provider"], "model": data["model"], "size": data["size"],
+              "fit": data.get("fit") or None, "extra_params": form.extra_params(), "user": request.user}
+    try:
+        prompts = sequences.split_prompts(text)
+        if len(prompts) > 1 or len(images) > 1:
+            if data.get("reference_upload") or data.get("reference_image"):
+                raise InvalidRequest("A sequence takes its images from “Images for a sequence”; remove the "
+                                     "single reference image.", field="reference_image")
+            shots = sequences.plan_shots(prompts, images, seconds=data["seconds"])
+            made = sequences.create_sequence(shots, title=data.get("title") or "", seconds=data["seconds"], **common)
+            messages.success(request, f"Sequence “{made.title}” is queued: {len(shots)} shots.")
+            target = reverse("videos:sequence_detail", args=[made.uuid])
+        else:
+            reference = data.get("reference_upload") or data.get("reference_image") or (images[0] if images else None)
+            job = services.create_video(text, seconds=data["seconds"], reference_image=reference, **common)
+            messages.success(request, f"Your video is queued ({job.seconds} s, {job.size}, estimated "
+                                      f"{job.estimated_cost:.2f} {conf.get('CURRENCY')}).")
+            target = reverse("videos:detail", args=[job.uuid])
+    except InvalidRequest as exc:
+        field = FORM_FIELDS.get(exc.field or "", exc.field)
+        form.add_error(field if field in form.fields else None, exc.message)
+        return None
+    except SoraVideosError as exc:
+        form.add_error(None, str(exc))
+        return None
+    if services.workers_unreachable():
+        messages.warning(request, services.WORKERS_UNREACHABLE)
+    return redirect(target)
+
+
+def _initial(request: HttpRequest) -> dict[str, str]:
+    """``?from=<uuid>``: the make page filled with that video's request (to change and try again)."""
+    source = request.GET.get("from", "")
+    job = VideoJob.objects.visible().filter(uuid=source).first() if _is_uuid(source) else None
+    if job is None:
+        return {}
+    return {"text": job.prompt_text, "provider": job.provider, "model": job.model, "size": job.size,
+            "seconds": str(job.seconds), "fit": job.reference_fit or conf.get("REFERENCE_FIT"),
+            "reference_image": job.reference_image_id or ""}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@gallery_access
+def create(request: HttpRequest) -> HttpResponse:
+    if not policy.may_make(request.user):
+        return no_access(request, needs="Video makers", doing="make videos")
+    form = MakeForm(request.POST or None, request.FILES or None, initial=_initial(request))
+    if request.method == "POST" and form.is_valid():
+        response = _make(request, form)
+        if response is not None:
+            return response
+    count = _shot_count(form)
+    estimate = _estimate(form, count)
+    spendable = budgets.spendable(request.user)
+    reference = None
+    ref_id = str(form.value("reference_image") or "")
+    if ref_id.isdigit():
+        reference = ReferenceImage.objects.filter(pk=int(ref_id)).first()
+    over = estimate is not None and spendable is not None and estimate > spendable
+    return render_page(request, "sora_videos/create.html", {
+        "form": form,
+        "model_table": model_table(),
+        "estimate": estimate,
+        "count": count,
+        "spendable": spendable,
+        "over_budget": over,
+        "reference": reference,
+        "fit_url_template": reverse("videos:reference_fit", args=[999999999, "WxH", "MODE"]),
+        "upload_url": reverse("videos:reference_upload"),
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+@gallery_access
+def reference_upload(request: HttpRequest) -> JsonResponse:
+    """The make page's script uploads the chosen image here to preview how it is fitted."""
+    if request.method != "POST":
+        return JsonResponse({"error": "POST an image."}, status=405)
+    if not policy.may_make(request.user):
+        return JsonResponse({"error": "You may not make videos: ask to be added to 'Video makers'."}, status=403)
+    upload = request.FILES.get("image")
+    if upload is None:
+        return JsonResponse({"error": "Choose an image file to upload."}, status=400)
+    try:
+        ref = services.save_reference_image(upload, user=request.user)
+    except InvalidRequest as exc:
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse({"id": ref.pk, "name": ref.original_name, "width": ref.width, "height": ref.height,
+                         "format": ref.format, "url": reverse("videos:reference_image", args=[ref.pk])})
+
+
+@require_safe
+@gallery_access
+def reference_fit(request: HttpRequest, pk: int, size: str, mode: str) -> HttpResponse:
+    return fitted(pk, size, mode)
+
+
+def fitted(pk: int, size: str, mode: str) -> HttpResponse:
+    ref = get_object_or_404(ReferenceImage, pk=pk)
+    try:
+        data, content_type = fitted_reference(ref.image, size, mode)
+    except InvalidRequest as exc:
+        return HttpResponseBadRequest(exc.message)
+    except OSError:
+        raise Http404("The image file is missing from storage.") from None
+    response = HttpResponse(data, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -96,8 +96,8 @@ def intermediate(
 
 
 # --- why an action would skip a job (shown on confirmation pages; the services decide) ---
-def _skip_note(job: VideoJob, action: str) -> str:
-    found = policy.refusal(action, job)
+def _skip_note(user: Any, job: VideoJob, action: str) -> str:
+    found = policy.refusal_for(user, action, job)
     return found.message if found is not None else ""
 
 
@@ -115,6 +115,7 @@ def _job_cost(job: VideoJob, seconds: Any = None) -> Decimal:
 @admin.action(description="Submit selected drafts", permissions=["submit"])
 def submit_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
     def one(job: VideoJob) -> str:
+        policy.require_for(request.user, Action.SUBMIT, job)
         services.submit(job)
         return "submitted; a worker will send it to the provider."
 
@@ -149,13 +150,14 @@ def _prompt_action(
             created: list[VideoJob] = []
 
             def one(job: VideoJob) -> str:
+                policy.require_for(request.user, feature, job)
                 new = call(job, text, form.cleaned_data)
                 created.append(new)
                 return format_html("{} queued as {} ({}).", noun, job_link(new), money(new.estimated_cost))
 
             run_each(request, jobs, one)
             return done(request, created)
-    items = [(job, _skip_note(job, feature)) for job in jobs]
+    items = [(job, _skip_note(request.user, job, feature)) for job in jobs]
     per_second = sum((_job_cost(job, 1) for job, note in items if not note), Decimal("0"))
     cost = sum((_job_cost(job) for job, note in items if not note), Decimal("0"))
     if "seconds" in form.fields:  # an extension costs the added seconds
@@ -207,6 +209,7 @@ def resubmit_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     created: list[VideoJob] = []
 
     def one(job: VideoJob) -> str:
+        policy.require_for(request.user, Action.RESUBMIT, job)
         new = services.resubmit(job, user=request.user)
         created.append(new)
         return format_html("re-submitted as {} ({}).", job_link(new), money(new.estimated_cost))
@@ -219,6 +222,7 @@ def resubmit_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description="Refresh status from the provider", permissions=["operate"])
 def refresh_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
     def one(job: VideoJob) -> str:
+        policy.require_for(request.user, Action.REFRESH, job)
         before = job.status
         services.refresh(job)
         if job.status == before:
@@ -232,6 +236,7 @@ def refresh_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: A
 @admin.action(description="Retry failed downloads", permissions=["operate"])
 def retry_download_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
     def one(job: VideoJob) -> str:
+        policy.require_for(request.user, Action.RETRY_DOWNLOAD, job)
         services.retry_download(job)
         return "download queued again."
 
@@ -239,17 +244,15 @@ def retry_download_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, quer
     return done(request)
 
 
-def delete_note(job: VideoJob) -> str:
+def delete_note(user: Any, job: VideoJob) -> str:
     if job.status == JobStatus.DELETED:
         return "already deleted"
-    if job.status == JobStatus.SUBMITTING:
-        return "being submitted right now; delete it once it has a remote id"
-    return ""
+    return _skip_note(user, job, Action.DELETE)
 
 
 def delete_jobs_confirmed(request: HttpRequest, jobs: Iterable[VideoJob]) -> int:
     def one(job: VideoJob) -> str:
-        policy.require(Action.DELETE, job)
+        policy.require_for(request.user, Action.DELETE, job)
         had_remote = bool(job.remote_id)
         note = services.delete(job, user=request.user).remote_note
         if note:
@@ -277,7 +280,7 @@ def delete_confirmation(
         modeladmin, request, action=action, title="Delete videos",
         intro="Each video is deleted at its provider (it cannot be downloaded again) and its stored files are "
         "removed here. The job rows stay, marked deleted, for the history and the budget.",
-        items=[(job, delete_note(job)) for job in jobs], button="Yes, delete", danger=True,
+        items=[(job, delete_note(request.user, job)) for job in jobs], button="Yes, delete", danger=True,
         outcome="Will be deleted",
         form_action=form_action, extra={"show_assets": True},
     )

@@ -105,7 +105,7 @@ class LivePanelMixin:
         found = []
 
         def may(action: str) -> bool:
-            return policy.allows(action, job)
+            return policy.allows_for(request.user, action, job)
 
         def add(action: str, label: str, *, when: bool, style: str = "", hint: str = "") -> None:
             if when:

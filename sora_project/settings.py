@@ -206,10 +206,14 @@ if not DEBUG:
 # One provider, configured by the openai SDK's own variables. With no OPENAI_BASE_URL,
 # the site talks to the embedded emulator (started by bin/start) and says so in the UI.
 _BASE_URL = os.environ.get("OPENAI_BASE_URL")
+# bin/start records where it started the emulator, so a later manage.py in another shell finds it.
+_EMULATOR_URL_FILE = VAR_DIR / "emulator-url"
+_EMULATOR_URL = os.environ.get("SORA_EMULATOR_URL") or (
+    _EMULATOR_URL_FILE.read_text().strip() if _EMULATOR_URL_FILE.exists() else "") or "http://127.0.0.1:8765/v1"
 SORA_VIDEOS = {
     "PROVIDERS": {
         "default": {
-            "BASE_URL": _BASE_URL or os.environ.get("SORA_EMULATOR_URL", "http://127.0.0.1:8765/v1"),
+            "BASE_URL": _BASE_URL or _EMULATOR_URL,
             "API_KEY_ENV": "OPENAI_API_KEY" if _BASE_URL else "SORA_EMULATOR_API_KEY",
             "DIALECT": os.environ.get("SORA_DIALECT", "openai"),
             "WEBHOOK_SECRET_ENV": "OPENAI_WEBHOOK_SECRET",

@@ -2,7 +2,8 @@
 labelled ``videos`` (``catalog.videos``), exactly as a host team would add it.
 
 Everything runs in subprocesses of the host site: ``makemigrations`` for the host's own
-app, ``migrate``, ``check``, admin and gallery pages through Django's test client, and a
+app, ``migrate``, ``check``, admin and gallery pages through Django's test client (signing in
+through the app's own page, as the site has none), and a
 video made with ``manage.py sora generate --wait`` against the emulator and stored.
 """
 from __future__ import annotations
@@ -66,6 +67,18 @@ member = User.objects.create_user("member", password="pw")
 member.user_permissions.add(Permission.objects.get(content_type__app_label="sora_videos", codename="view_videojob"))
 client.force_login(member)
 assert client.get("/studio/").status_code == 200
+# a fresh startproject site has no /accounts/login/: the app's own sign-in is used
+anon = Client()
+response = anon.get("/studio/")
+assert response.status_code == 302 and response["Location"].startswith("/studio/sign-in/?next="), response
+assert anon.get("/studio/sign-in/").status_code == 200
+from django.contrib.auth.models import Group
+from videos import roles
+roles.ensure_roles()
+member.groups.add(Group.objects.get(name=roles.MAKERS))
+signed = anon.post("/studio/sign-in/?next=/studio/new/", {"username": "member", "password": "pw", "next": "/studio/new/"})
+assert signed.status_code == 302 and signed["Location"] == "/studio/new/", signed
+assert anon.get("/studio/new/").status_code == 200
 print("SMOKE OK", HostJob.objects.count(), VideoJob.objects.count())
 '''
 

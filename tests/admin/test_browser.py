@@ -59,6 +59,7 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
     )
     assert page.evaluate("document.querySelector('[data-sora-fitted]').naturalWidth") == 1280
     assert "640×480" in page.text_content("[data-sora-reference-note]")
+    assert not page.is_visible("#id_reference_upload")  # stored: no "No file chosen" above its preview
     page.check("input[name=fit][value=letterbox]")
     page.wait_for_function(
         "() => { const i = document.querySelector('[data-sora-fitted]');"
@@ -78,6 +79,7 @@ def test_generate_watch_play_remix_delete(slow_sora, worker, live_server, browse
         " const n = b && +b.getAttribute('aria-valuenow'); return n > 0 && n < 100 }", timeout=30_000)
     page.screenshot(path=str(artifacts_dir / "admin-job-progress.png"), full_page=True)
     page.wait_for_selector("video#sora-player", timeout=40_000)
+    assert page.locator(".messagelist li.success").count() == 0  # "Job #N is queued" is stale now: gone
     assert page.evaluate("window.__soraMarker") == "still the same page"
     assert page.get_attribute("[data-sora-progress]", "aria-valuenow") == "100"
 

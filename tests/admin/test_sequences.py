@@ -136,6 +136,19 @@ def test_generate_errors_keep_the_uploaded_images_and_point_at_the_shot(sora, op
     assert first.reference_image_id == int(kept)
 
 
+def test_several_images_chosen_at_once_start_the_shots_in_order(sora, op):
+    """One file input takes many images: each starts a shot, taking the first shot's prompt."""
+    data = form_data({"prompt": "The camera pushes in slowly"})
+    data["images"] = [SimpleUploadedFile(f"frame{n}.png", png(color=(40 * n, 90, 20)), "image/png")
+                      for n in range(1, 5)]
+    response = op.post(reverse(ADD), data)
+    assert response.status_code == 302, messages_of(response)
+    shots = list(Sequence.objects.get().shots.order_by("position"))
+    assert len(shots) == 4
+    assert [s.prompt_text for s in shots] == ["The camera pushes in slowly"] * 4
+    assert len({s.reference_image_id for s in shots}) == 4 and all(s.reference_image_id for s in shots)
+
+
 @pytest.mark.parametrize("shots, overrides, where, text", [
     ([], {}, "shots", "Write the prompt of at least one shot."),
     ([{"prompt": "", "seconds": "8"}], {}, 0, "Write a prompt for this shot"),

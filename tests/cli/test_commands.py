@@ -164,3 +164,21 @@ def test_resubmit_makes_a_forgotten_job_again(site):
     pending = VideoJobFactory(provider="default", prompt_text="x", status=JobStatus.PENDING)
     refused = sora("resubmit", pending.pk)
     assert refused.code == 2 and "Only a failed, completed or stuck job can be re-submitted" in refused.err
+
+
+def test_a_wait_on_a_provider_nobody_answers_for_says_so_at_once(site, settings):
+    """An emulator that is not running (or a wrong URL) is named before the wait, not after its timeout."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the command runs: nobody listens there
+    config = settings.SORA_VIDEOS["PROVIDERS"]["default"]
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS,
+                            "PROVIDERS": {"default": {**config, "BASE_URL": f"http://127.0.0.1:{port}/v1"}}}
+    result = sora("generate", "A kite over the sea", "--wait", "--timeout", "1", "--no-progress")
+    assert result.code == 3
+    assert f"Cannot reach Local emulator at http://127.0.0.1:{port}/v1" in result.err or \
+        f"at http://127.0.0.1:{port}/v1 (Connection refused)" in result.err, result.err
+    assert "Is the emulator running?" in result.err and "is sent once it answers" in result.err
+    assert VideoJob.objects.count() == 1  # saved, waiting to be sent

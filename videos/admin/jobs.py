@@ -146,7 +146,8 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
     @admin.display(description="Spec", ordering="model")
     def spec(self, job: VideoJob) -> str:
         provider = f"{self.provider_column(job)} · " if len(conf.providers()) > 1 else ""
-        return format_html('{}{}<span class="sora-kind">{} · {} s</span>', provider, job.model, job.size, job.seconds)
+        return format_html('{}{}<span class="sora-kind">{} · {}</span>', provider, job.model, job.size,
+                           job.requested_length)
 
     @admin.display(description="Est. cost", ordering="estimated_cost")
     def cost_column(self, job: VideoJob) -> str:

@@ -8,7 +8,7 @@ from django import forms
 
 from .. import conf
 from ..exceptions import SoraVideosError
-from ..forms import VideoSettingsForm, by_number
+from ..forms import MultipleFileField, VideoSettingsForm, by_number
 from ..models import ReferenceImage
 
 #: The most shots one sequence can be given on the page.
@@ -35,13 +35,18 @@ class SequenceSettingsForm(VideoSettingsForm):
     )
     fit = forms.ChoiceField(label="Fit", choices=FITS, widget=forms.RadioSelect, required=False,
                             help_text="How a reference image of another size is fitted to the video size.")
+    images = MultipleFileField(
+        label="Images, one shot each", required=False,
+        help_text="Choose several at once: they start the shots below in order (shots without an image of "
+                  "their own); a shot without a prompt takes the first shot's.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["seconds"].label = "Seconds per shot"
         self.fields["seconds"].help_text = "Each shot's length, unless the shot says otherwise."
         self.fields["fit"].initial = conf.get("REFERENCE_FIT")
-        self.order_fields(["title", "provider", "model", "size", "seconds", "fit"])
+        self.order_fields(["title", "provider", "model", "size", "seconds", "fit", "images"])
 
 
 class ShotForm(forms.Form):

@@ -90,7 +90,37 @@ class GenerateSequenceMixin:
             else:
                 data[f"shots-{index}-reference_image"] = str(ref.pk)
                 data.pop(f"shots-{index}-clear_image", None)
+        total = self._spread_images(request, data, total, errors)
         return ShotFormSet(data, prefix="shots"), errors
+
+    @staticmethod
+    def _spread_images(request: HttpRequest, data: Any, total: int, errors: dict[int, str]) -> int:
+        """Several images chosen at once start the shots without an image, in order (rows are
+        added as needed); a shot left without a prompt takes the first shot's."""
+        uploads = request.FILES.getlist("images")
+        if not uploads:
+            return total
+        prompts = [data.get(f"shots-{i}-prompt", "").strip() for i in range(total)]
+        first = next((p for p in prompts if p), "")
+        index = 0
+        for upload in uploads:
+            while index < MAX_SHOTS and data.get(f"shots-{index}-reference_image"):
+                index += 1
+            if index >= MAX_SHOTS:
+                errors[MAX_SHOTS - 1] = f"A sequence takes at most {MAX_SHOTS} shots; leave out some images."
+                break
+            try:
+                ref = services.save_reference_image(upload, user=request.user)
+            except InvalidRequest as exc:
+                errors[index] = f"{upload.name}: {exc.message}"
+            else:
+                data[f"shots-{index}-reference_image"] = str(ref.pk)
+                if not data.get(f"shots-{index}-prompt", "").strip():
+                    data[f"shots-{index}-prompt"] = first
+            index += 1
+        total = max(total, index)
+        data["shots-TOTAL_FORMS"] = str(total)
+        return total
 
     def _create(self, request: HttpRequest, form: SequenceSettingsForm, filled: list[Any]) -> Sequence | None:
         data = form.cleaned_data

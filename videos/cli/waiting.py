@@ -6,9 +6,12 @@ workers.
 """
 from __future__ import annotations
 
+import socket
 from typing import Callable, Iterable
+from urllib.parse import urlparse
 
-from .. import pipeline, sequences
+from .. import conf, pipeline, sequences
+from ..exceptions import SoraVideosError
 from ..models import Sequence, VideoJob
 from .console import Console, set_bar
 
@@ -32,8 +35,33 @@ def wait_jobs(jobs: Iterable[VideoJob], *, timeout: float,
                            f"manage.py sora status {ids}") from None
 
 
+#: Seconds to wait for a provider's TCP handshake before saying it cannot be reached.
+REACH_TIMEOUT = 3.0
+
+
+def say_if_unreachable(console: Console, providers: Iterable[str]) -> None:
+    """Before a wait: a provider nobody answers for (an emulator not started, a wrong URL) is
+    said at once, instead of after the whole timeout. The work stays queued either way."""
+    for name in sorted(set(providers)):
+        try:
+            config = conf.provider(name)
+        except SoraVideosError:
+            continue
+        url = urlparse(config.base_url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((url.hostname or "", port), timeout=REACH_TIMEOUT).close()
+        except OSError as exc:
+            hint = ("Is the emulator running? bin/start runs it (and remembers its URL); or set SORA_EMULATOR_URL "
+                    "to where it listens." if config.emulator else "Check OPENAI_BASE_URL (or the provider's "
+                    "BASE_URL) and the network.")
+            console.warn(f"Cannot reach {config.display_name} at {config.base_url} ({exc.strerror or exc}). "
+                         f"What you queued is saved and is sent once it answers. {hint}")
+
+
 def wait_with_bar(console: Console, jobs: list[VideoJob], *, timeout: float, desc: str) -> list[VideoJob]:
     """:func:`wait_jobs` with one bar for all of them (0-100 % each, averaged)."""
+    say_if_unreachable(console, (job.provider for job in jobs if job.status not in DONE))
     with console.bar(total=100, desc=desc) as bar:
         def show(current: list[VideoJob]) -> None:
             if not current:
@@ -50,6 +78,7 @@ def wait_with_bar(console: Console, jobs: list[VideoJob], *, timeout: float, des
 
 
 def wait_sequence(console: Console, sequence: Sequence, *, timeout: float) -> Sequence:
+    say_if_unreachable(console, [sequence.provider])
     with console.bar(total=100, desc=f"sequence {sequence.pk}") as bar:
         def show(report: sequences.SequenceProgress) -> None:
             note = f"{report.done}/{len(report.shots)} shots"

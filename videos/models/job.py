@@ -190,6 +190,12 @@ class VideoJob(models.Model):
         return 0
 
     @property
+    def requested_length(self) -> str:
+        """What was asked for: "4 s", or "+4 s" for an extension (the added seconds; its video
+        is the source's length plus these), so the admin and the gallery say the same."""
+        return f"+{self.seconds} s" if self.kind == JobKind.EXTEND else f"{self.seconds} s"
+
+    @property
     def short_prompt(self) -> str:
         text = " ".join(self.prompt_text.split())
         return text if len(text) <= 80 else text[:77] + "..."

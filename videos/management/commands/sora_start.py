@@ -64,6 +64,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Port {port} for the emulator is in use: stop what runs there, or set SORA_EMULATOR_URL."
                 )
+            (Path(settings.VAR_DIR) / "emulator-url").write_text(provider.base_url + "\n")  # for later commands
             children.append(("emulator", subprocess.Popen(
                 [sys.executable, "-m", "videos.emulator", "--host", host, "--port", str(port),
                  "--dialect", provider.dialect, "--generation-time", str(opts["generation_time"]), "--quiet"],

@@ -1,5 +1,6 @@
 /* The job page: poll <pk>/progress/ while the job moves, move the progress bar, and
- * swap in the new live block (player, files, history, buttons) when the state changes.
+ * swap in the new live block (player, files, history, buttons) when the state changes
+ * (and drop the success messages, which told the state the page was loaded in).
  * No page reload. Polling slows down after errors and stops once the job is settled. */
 (function () {
   "use strict";
@@ -34,6 +35,10 @@
           if (data.html) {
             el.outerHTML = data.html;
             el = live();
+            /* "Job #N is queued" described the state the page was loaded in: it is stale now */
+            document.querySelectorAll(".messagelist li.success, .messagelist li.info").forEach(function (li) {
+              li.remove();
+            });
             document.dispatchEvent(new CustomEvent("sora:live-updated", { detail: data }));
           }
           apply(el, data);

@@ -256,3 +256,5 @@ class MakeForm(GenerateForm):
                                          "several prompts with || to make a sequence of shots.")
         self.fields["text"].widget.attrs.update({"rows": 5, "cols": 60, "data-sora-prompt": "1"})
         self.fields["shot_images"].widget.attrs["data-sora-shots"] = "1"
+        if len(self.fields["provider"].widget.choices) == 1:  # nothing to choose: not shown
+            self.fields["provider"].widget = forms.HiddenInput(attrs={"data-sora": "provider"})

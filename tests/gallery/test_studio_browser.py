@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from PIL import Image
 
 from videos import roles
-from videos.models import JobKind, JobStatus, VideoJob
+from videos.models import JobKind, JobStatus, Sequence, VideoJob
 
 from ..factories import UserFactory
 from .conftest import PASSWORD
@@ -39,6 +40,7 @@ def test_a_member_makes_remixes_and_extends_from_the_gallery(browser, live_serve
     job = VideoJob.objects.get(owner=mia)
     page.wait_for_url(_detail(live_server, job))
     assert page.get_by_text("Your video is queued").is_visible()
+    assert page.locator("[data-progress] [role=progressbar]").count() == 1  # live progress while it is made
     page.wait_for_selector("video#player", timeout=30_000)  # the page follows the job by itself
     page.screenshot(path=str(artifacts_dir / "studio-detail-desktop.png"), full_page=True)
 
@@ -82,6 +84,31 @@ def test_a_refusal_is_explained_and_the_budget_stops_the_next_spend(browser, liv
     assert page.get_by_text("This costs more than your budget has left").is_visible()
     page.screenshot(path=str(artifacts_dir / "studio-over-budget-phone.png"), full_page=True)
     assert VideoJob.objects.count() == 1
+    context.close()
+
+
+def test_a_member_makes_a_sequence_with_an_image_preview(browser, live_server, worker, artifacts_dir, tmp_path):
+    mia = _member("mia", roles.MAKERS)
+    frame = tmp_path / "wide.png"
+    Image.new("RGB", (1600, 900), (30, 120, 200)).save(frame)
+    context, page = sign_in(browser, live_server, username="mia", viewport=DESKTOP)
+    page.goto(live_server.url + reverse("videos:create"))
+    page.select_option("#id_size", "720x1280")
+    page.set_input_files("#id_reference_upload", str(frame))
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-sora-fitted]'); return i && i.complete && i.naturalWidth }")
+    assert page.evaluate("document.querySelector('[data-sora-fitted]').naturalWidth") == 720
+    assert "1600×900" in page.text_content("[data-sora-reference-note]")
+    assert not page.is_visible("#id_reference_upload")  # no "No file chosen" above the preview
+    page.get_by_role("button", name="Remove the image").click()
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("A lighthouse at dusk || The beam sweeps the fog")
+    page.wait_for_function("() => document.querySelector('[data-sora-cost]').textContent === '0.80'")
+    assert page.get_by_role("button", name="Make sequence").is_enabled()
+    page.screenshot(path=str(artifacts_dir / "studio-sequence-desktop.png"), full_page=True)
+    page.get_by_role("button", name="Make sequence").click()
+    page.wait_for_url("**/sequences/*/")
+    sequence = Sequence.objects.get(owner=mia)
+    assert sequence.shots.count() == 2 and VideoJob.objects.filter(owner=mia).count() == 2
     context.close()
 
 

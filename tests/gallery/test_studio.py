@@ -234,3 +234,26 @@ def test_the_apps_own_sign_in_works_without_a_site_login_url(sora, settings):
     assert signed.status_code == 302 and signed["Location"] == reverse("videos:gallery")
     out = client.post(reverse("videos:logout"))
     assert out["Location"].startswith(reverse("videos:login"))
+
+
+def test_an_extension_reads_the_same_in_the_admin_and_the_gallery(maker, sora):
+    from django.contrib.auth import get_user_model
+
+    source = VideoJobFactory(owner=maker.user, done=True, seconds=4)
+    extension = VideoJobFactory(owner=maker.user, done=True, kind=JobKind.EXTEND, parent=source, seconds=4)
+    card = maker.get(reverse("videos:gallery")).content.decode()
+    assert "Extension +4 s" in card
+    page = maker.get(reverse("videos:detail", args=[extension.uuid])).content.decode()
+    assert "+4 s <span class=\"muted\">added</span>" in page
+    boss = get_user_model().objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    admin = Client()
+    admin.force_login(boss)
+    changelist = admin.get(reverse("admin:sora_videos_videojob_changelist")).content.decode()
+    assert "1280x720 · +4 s" in changelist and "1280x720 · 4 s" in changelist
+
+
+def test_the_local_emulator_is_named_once_by_the_banner(maker):
+    VideoJobFactory(owner=maker.user, done=True)
+    for url in (reverse("videos:gallery"), reverse("videos:create")):
+        html = maker.get(url).content.decode()
+        assert html.count("Local emulator") == 1, url

@@ -88,6 +88,9 @@ def explain(job: VideoJob) -> Explanation | None:
     if job.error_code in CONTENT_REFUSALS:
         return Explanation("The provider refused this prompt", f"{CONTENT_HINT}, then make it again: the same "
                            "request would be refused again.", said, "make", "Edit the prompt and try again")
+    if job.error_code == "rejected":
+        return Explanation("A reviewer did not approve this video", "Nothing was sent and nothing is spent. Change "
+                           "what the reviewer asks, then make it again.", said, "make", "Change it and try again")
     if job.error_code in ("content_expired", "forgotten"):
         return Explanation("Lost before it was saved", "", said, "resubmit", "Re-submit as a new video")
     return Explanation("The provider could not make this video", "", said or "It gave no reason.", "resubmit",

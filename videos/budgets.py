@@ -20,7 +20,8 @@ def month_start() -> Any:
 
 def committed_jobs() -> Any:
     """Jobs that count as spend: anything that reached (or may reach) the provider."""
-    never_billed = Q(status__in=(JobStatus.DRAFT,)) | (Q(status=JobStatus.FAILED) & Q(remote_id__isnull=True))
+    never_billed = Q(status__in=(JobStatus.DRAFT,)) | (
+        Q(status__in=(JobStatus.FAILED, JobStatus.DELETED)) & Q(remote_id__isnull=True))
     return VideoJob.objects.exclude(never_billed)
 
 

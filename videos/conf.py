@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "TEMP_DIR": None,  # None: beside the files on a local disk, else the system temp dir
     "USER_MONTHLY_BUDGET": None,  # Decimal-able; None: no limit
     "GROUP_MONTHLY_BUDGETS": {},  # group name -> Decimal-able amount
+    "APPROVAL_ABOVE": None,  # Decimal-able: a job or sequence costing more waits for a reviewer
     "CURRENCY": "USD",
     "WEBHOOK_TOLERANCE": 300,
     "LIVE_REFRESH_AFTER": 10.0,  # a status read older than this triggers a refresh when watched
@@ -67,6 +68,7 @@ PROVIDER_DEFAULTS: dict[str, Any] = {
     "LABEL": "",
     "LIST_QUERY": None,  # extra query parameters for list (LiteLLM: custom_llm_provider)
     "CAPABILITIES": None,  # feature -> True/False: pins that win over what the server answers
+    "APPROVAL_ABOVE": None,  # this provider's own approval threshold (else the global one)
 }
 
 MODEL_KEYS = {"SIZES", "SECONDS", "PRICE_PER_SECOND", "EXTRA_PARAMS", "EXTEND_SECONDS", "OPEN_SIZES", "MIN_SIDE",
@@ -128,6 +130,8 @@ class ProviderConfig:
     list_query: dict[str, str] = field(default_factory=dict)
     #: Settings pins (feature -> bool); see ``videos.capabilities`` for the full answer.
     capabilities: dict[str, bool] = field(default_factory=dict)
+    #: Cost above which a job waits for approval (None: the global ``APPROVAL_ABOVE``).
+    approval_above: Decimal | None = None
 
     @property
     def display_name(self) -> str:
@@ -304,6 +308,8 @@ def _parse_provider(name: str, raw: Any) -> ProviderConfig:
         label=str(opts["LABEL"] or ""),
         list_query=dict(list_query),
         capabilities=dict(pins),
+        approval_above=None if opts["APPROVAL_ABOVE"] is None else _decimal(
+            opts["APPROVAL_ABOVE"], f"{where}['APPROVAL_ABOVE']"),
     )
 
 
@@ -349,7 +355,7 @@ def provider(name: str | None = None) -> ProviderConfig:
 def validate() -> None:
     """Parse everything once; raises ConfigurationError on the first problem."""
     _raw()
-    for key in ("USER_MONTHLY_BUDGET",):
+    for key in ("USER_MONTHLY_BUDGET", "APPROVAL_ABOVE"):
         if get(key) is not None:
             _decimal(get(key), f"{SETTING}[{key!r}]")
     for group, amount in (get("GROUP_MONTHLY_BUDGETS") or {}).items():

@@ -208,6 +208,13 @@ class NewPromptForm(forms.Form):
     prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), required=False)
 
 
+class RejectForm(forms.Form):
+    """A reviewer's reason for not approving (the maker sees it)."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=500,
+                             help_text="What the maker should change; they see this.")
+
+
 class ExtendForm(NewPromptForm):
     seconds = forms.CharField(widget=forms.Select, label="Add seconds")
 

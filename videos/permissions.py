@@ -13,3 +13,5 @@ DELETE = f"{APP_LABEL}.delete_videojob"
 SUBMIT = f"{APP_LABEL}.submit_videojob"
 #: Act on anyone's videos (not only one's own) and see everyone's spend: the "Video managers".
 MANAGE = f"{APP_LABEL}.manage_videojob"
+#: Approve or reject what waits for approval (APPROVAL_ABOVE): the "Video reviewers".
+APPROVE = f"{APP_LABEL}.approve_videojob"

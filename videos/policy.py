@@ -30,6 +30,8 @@ class Action(models.TextChoices):
     REFRESH = "refresh", "refresh"
     RETRY_DOWNLOAD = "retry_download", "retry the download of"
     DELETE = "delete", "delete"
+    APPROVE = "approve", "approve"
+    REJECT = "reject", "reject"
 
 
 class RefusalCode(models.TextChoices):
@@ -99,6 +101,10 @@ def refusal(action: str, job: VideoJob) -> Refusal | None:
                                                             f"be refreshed; this one is {_state(job)}.")
     elif action == Action.RETRY_DOWNLOAD:
         return _retry_download(job)
+    elif action in (Action.APPROVE, Action.REJECT):
+        if job.status != JobStatus.AWAITING_APPROVAL:
+            return Refusal(action, RefusalCode.WRONG_STATE,
+                           f"Only a video awaiting approval can be approved or rejected; this one is {_state(job)}.")
     elif action == Action.DELETE:
         if job.status == JobStatus.DELETED:
             return Refusal(action, RefusalCode.WRONG_STATE, "It is already deleted.")
@@ -143,7 +149,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     Action.REFRESH: (permissions.SUBMIT, permissions.CHANGE),
     Action.RETRY_DOWNLOAD: (permissions.SUBMIT, permissions.CHANGE),
     Action.DELETE: (permissions.DELETE,),
+    Action.APPROVE: (permissions.APPROVE,),
+    Action.REJECT: (permissions.APPROVE,),
 }
+#: Actions a person does to other people's videos (a reviewer's), never to their own.
+REVIEWS = (Action.APPROVE, Action.REJECT)
 
 
 def manages(user: Any) -> bool:
@@ -161,9 +171,14 @@ def refusal_for(user: Any, action: str, job: VideoJob) -> Refusal | None:
     :func:`refusal`), or None when they may."""
     verb = Action(action).label
     if not (user.is_authenticated and user.is_active and any(user.has_perm(p) for p in NEEDS[action])):
+        group = "Video reviewers" if action in REVIEWS else "Video makers"
         return Refusal(action, RefusalCode.NOT_PERMITTED,
-                       f"You may not {verb} videos: ask an administrator to add you to the group 'Video makers'.")
-    if job.owner_id != user.pk and not manages(user):
+                       f"You may not {verb} videos: ask an administrator to add you to the group {group!r}.")
+    if action in REVIEWS:
+        if action == Action.APPROVE and job.owner_id == user.pk and not user.is_superuser:
+            return Refusal(action, RefusalCode.NOT_PERMITTED,
+                           "You cannot approve your own video: another reviewer decides.")
+    elif job.owner_id != user.pk and not manages(user):
         return Refusal(action, RefusalCode.NOT_PERMITTED,
                        f"Only the person who made this video or a video manager may {verb} it.")
     return refusal(action, job)

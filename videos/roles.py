@@ -15,16 +15,19 @@ from .permissions import APP_LABEL
 VIEWERS = "Video viewers"
 MAKERS = "Video makers"
 MANAGERS = "Video managers"
+REVIEWERS = "Video reviewers"
 
 _BROWSE = ("view_videojob", "view_videoasset", "view_sequence", "view_sequenceshot", "view_sequenceasset",
            "view_referenceimage", "view_prompt")
 _MAKE = ("submit_videojob", "delete_videojob")
 
-#: Each group and the permissions (codenames of this app) it holds; each includes the one before.
+#: Each group and the permissions (codenames of this app) it holds; viewers, makers and managers
+#: each include the one before; reviewers browse and decide (add them to makers to make too).
 ROLES: dict[str, tuple[str, ...]] = {
     VIEWERS: _BROWSE,
     MAKERS: _BROWSE + _MAKE,
     MANAGERS: _BROWSE + _MAKE + ("manage_videojob",),
+    REVIEWERS: _BROWSE + ("approve_videojob",),
 }
 
 #: What each group may do, in the words of the docs and the "ask for access" page.
@@ -32,6 +35,7 @@ DESCRIPTIONS = {
     VIEWERS: "browse, watch and download the team's videos",
     MAKERS: "also make videos, and remix, edit, extend, re-submit, retry and delete their own",
     MANAGERS: "also act on anyone's videos and see everyone's spend",
+    REVIEWERS: "approve or reject, with a reason, the videos that cost more than may be spent without approval",
 }
 
 

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import conf, services, storage
+from . import approvals, conf, services, storage
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError
 from .images import check_image
@@ -206,6 +206,7 @@ def create_sequence(
         checked.append(req)
         total += req.model.cost(req.size, req.seconds)
     check_budget(user, total)
+    hold = approvals.needed(config, total)  # the whole sequence's cost decides, for every shot
     refs = [
         shot.image if shot.image is None or isinstance(shot.image, ReferenceImage)
         else services.save_reference_image(shot.image, user=user)
@@ -222,7 +223,7 @@ def create_sequence(
         for n, (req, ref) in enumerate(zip(checked, refs), 1):
             job = services.create_video(
                 req.prompt, model=req.model.name, size=req.size, seconds=req.seconds, reference_image=ref,
-                provider=config.name, user=user, extra_params=req.extra_params, fit=fit,
+                provider=config.name, user=user, extra_params=req.extra_params, fit=fit, hold=hold,
             )
             SequenceShot.objects.create(
                 sequence=sequence, position=n, prompt_text=req.prompt, reference_image=ref, seconds=req.seconds,

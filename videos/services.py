@@ -13,11 +13,11 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from . import capabilities, conf, policy, queue, submitter, tracking
+from . import approvals, capabilities, conf, policy, queue, submitter, tracking
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
-from .models import JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
+from .models import JobError, JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
 from .policy import Action
 from .providers import get_provider
 from .storage import delete_key
@@ -77,18 +77,25 @@ def _commit_spend(user: Any, cost: Decimal) -> None:
     check_budget(user, cost)
 
 
-def _new_job(user: Any, cost: Decimal, note: str, **fields: Any) -> VideoJob:
-    """Create a pending job under the budget lock and queue its submission."""
+def _new_job(user: Any, cost: Decimal, note: str, *, hold: bool | None = None, **fields: Any) -> VideoJob:
+    """Create a pending job under the budget lock and queue its submission; or, when it costs
+    more than may be spent without approval (``hold``), one awaiting approval (reserved, not sent)."""
+    config = conf.provider(fields["provider"])
+    if hold is None:
+        hold = approvals.needed(config, cost)
+    status = JobStatus.AWAITING_APPROVAL if hold else JobStatus.PENDING
     with transaction.atomic():
         _commit_spend(user, cost)
         job = VideoJob.objects.create(
-            status=JobStatus.PENDING,
+            status=status,
             estimated_cost=cost,
             owner=user if getattr(user, "pk", None) else None,
             **fields,
         )
-        VideoJobEvent.objects.create(job=job, from_status="", to_status=JobStatus.PENDING, message=note + _who(user))
-        submitter.queue_submissions(job.provider)
+        message = note + _who(user) + (f"; {approvals.why(config, cost)}" if hold else "")
+        VideoJobEvent.objects.create(job=job, from_status="", to_status=status, message=message)
+        if not hold:
+            submitter.queue_submissions(job.provider)
     return job
 
 
@@ -103,8 +110,10 @@ def create_video(
     user: Any = None,
     extra_params: dict[str, Any] | None = None,
     fit: str | None = None,
+    hold: bool | None = None,
 ) -> VideoJob:
-    """Validate, then queue a new video. ``reference_image``: a ReferenceImage, path, file or bytes."""
+    """Validate, then queue a new video. ``reference_image``: a ReferenceImage, path, file or bytes.
+    ``hold``: wait for approval (None: when it costs more than ``APPROVAL_ABOVE``)."""
     config = conf.provider(provider)
     saved_prompt = prompt if isinstance(prompt, Prompt) else None
     text = saved_prompt.compose() if saved_prompt else prompt
@@ -118,7 +127,7 @@ def create_video(
     if ref is not None and not isinstance(ref, ReferenceImage):
         ref = save_reference_image(ref, user=user)
     return _new_job(
-        user, cost, "created",
+        user, cost, "created", hold=hold,
         provider=config.name, model=req.model.name, size=req.size, seconds=req.seconds,
         prompt_text=req.prompt, prompt=saved_prompt, reference_image=ref, reference_fit=fit,
         extra_params=req.extra_params, kind=JobKind.CREATE,
@@ -171,12 +180,41 @@ def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:
 
 
 def submit(job: VideoJob) -> VideoJob:
-    """Queue a draft for submission."""
+    """Queue a draft for submission (or for approval, when it costs more than may be spent without)."""
     policy.require(Action.SUBMIT, job)
+    config = conf.provider(job.provider)
     with transaction.atomic():
         _commit_spend(job.owner, job.estimated_cost)
-        if job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
+        if approvals.needed(config, job.estimated_cost):
+            job.transition(JobStatus.AWAITING_APPROVAL, expect=(JobStatus.DRAFT,),
+                           message=f"submitted; {approvals.why(config, job.estimated_cost)}")
+        elif job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
             submitter.queue_submissions(job.provider)
+    return job
+
+
+def approve(job: VideoJob, *, user: Any = None) -> VideoJob:
+    """A reviewer's yes: the job is submitted, once, even if two reviewers decide at the same moment."""
+    policy.require(Action.APPROVE, job)
+    with transaction.atomic():
+        if not job.transition(JobStatus.PENDING, expect=(JobStatus.AWAITING_APPROVAL,), message=f"approved{_who(user)}"):
+            raise JobStateError("Another reviewer decided on this video a moment ago; it is sent at most once.")
+        submitter.queue_submissions(job.provider)
+    approvals.tell_maker(job, approved=True, by=user)
+    return job
+
+
+def reject(job: VideoJob, reason: str, *, user: Any = None) -> VideoJob:
+    """A reviewer's no, with the reason the maker is shown; nothing was sent, nothing is spent."""
+    policy.require(Action.REJECT, job)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidRequest("Say why, so the maker knows what to change.", field="reason")
+    words = f"Not approved{_who(user)}: {reason[:500]}"
+    if not job.transition(JobStatus.FAILED, expect=(JobStatus.AWAITING_APPROVAL,), message=words,
+                          error_code=JobError.REJECTED, error_message=words):
+        raise JobStateError("Another reviewer decided on this video a moment ago.")
+    approvals.tell_maker(job, approved=False, by=user, reason=reason)
     return job
 
 

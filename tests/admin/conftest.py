@@ -35,7 +35,7 @@ def staff(username: str, *codenames: str) -> User:
 ALL_VIDEOS = [
     f"{verb}_{model}" for verb in ("view", "add", "change", "delete")
     for model in ("videojob", "prompt", "referenceimage", "videoasset", "webhookevent", "providercapability")
-] + ["submit_videojob"]
+] + ["submit_videojob", "approve_videojob"]
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ def operator(db: Any) -> User:
 
 @pytest.fixture
 def watcher(db: Any) -> User:
-    """May look, refresh and delete, but not spend (no submit_videojob)."""
-    return staff("watcher", *[c for c in ALL_VIDEOS if c != "submit_videojob"])
+    """May look, refresh and delete, but not spend (no submit_videojob) nor approve."""
+    return staff("watcher", *[c for c in ALL_VIDEOS if c not in ("submit_videojob", "approve_videojob")])
 
 
 @pytest.fixture

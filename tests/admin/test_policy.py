@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 STATES = [
     (JobStatus.DRAFT, "", ""),
+    (JobStatus.AWAITING_APPROVAL, "", ""),
     (JobStatus.PENDING, "", ""),
     (JobStatus.SUBMITTING, "", ""),
     (JobStatus.QUEUED, "video_q", ""),
@@ -36,7 +37,8 @@ STATES = [
 ]
 BUTTONS = {Action.SUBMIT: "submit_jobs", Action.REFRESH: "refresh_jobs", Action.REMIX: "remix_jobs",
            Action.EDIT: "edit_jobs", Action.EXTEND: "extend_jobs", Action.RESUBMIT: "resubmit_jobs",
-           Action.RETRY_DOWNLOAD: "retry_download_jobs"}
+           Action.RETRY_DOWNLOAD: "retry_download_jobs", Action.APPROVE: "approve_jobs",
+           Action.REJECT: "reject_jobs"}
 
 
 def _call(action: str, job) -> None:
@@ -49,6 +51,8 @@ def _call(action: str, job) -> None:
         Action.REFRESH: lambda: services.refresh(job),
         Action.RETRY_DOWNLOAD: lambda: services.retry_download(job),
         Action.DELETE: lambda: services.delete(job),
+        Action.APPROVE: lambda: services.approve(job),
+        Action.REJECT: lambda: services.reject(job, "Too long"),
     }[action]()
 
 

@@ -75,7 +75,7 @@ def test_roles_command_is_idempotent_and_keeps_what_a_site_added(capsys):
     extra.permissions.add(*makers.permissions.filter(codename="submit_videojob"))  # a site's own choice
     call_command("sora", "roles")
     again = capsys.readouterr().out
-    assert again.count("exists, up to date") == 3
+    assert again.count("exists, up to date") == 4
     assert extra.permissions.filter(codename="submit_videojob").exists()  # never removed
 
 

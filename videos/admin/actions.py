@@ -33,7 +33,7 @@ from .common import (
     safe_provider,
     say_if_workers_unreachable,
 )
-from .forms import ExtendForm, NewPromptForm, VideoSettingsForm
+from .forms import ExtendForm, NewPromptForm, RejectForm, VideoSettingsForm
 
 APPLY = "apply"
 SETTINGS_FIELDS = ("provider", "model", "size", "seconds")
@@ -242,6 +242,37 @@ def retry_download_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, quer
 
     run_each(request, queryset, one)
     return done(request)
+
+
+@admin.action(description="Approve selected jobs (they are sent)", permissions=["approve"])
+def approve_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+    def one(job: VideoJob) -> str:
+        policy.require_for(request.user, Action.APPROVE, job)
+        services.approve(job, user=request.user)
+        return format_html("approved; it is being sent ({}).", money(job.estimated_cost))
+
+    run_each(request, queryset.select_related("owner"), one)
+    return done(request)
+
+
+@admin.action(description="Reject selected jobs…", permissions=["approve"])
+def reject_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+    jobs = list(queryset.select_related("owner"))
+    form = RejectForm(request.POST if APPLY in request.POST else None)
+    if APPLY in request.POST and form.is_valid():
+        def one(job: VideoJob) -> str:
+            policy.require_for(request.user, Action.REJECT, job)
+            services.reject(job, form.cleaned_data["reason"], user=request.user)
+            return "rejected; its maker sees the reason."
+
+        run_each(request, jobs, one)
+        return done(request)
+    return intermediate(
+        modeladmin, request, action="reject_jobs", title="Reject videos",
+        intro="Each video below is not made and nothing is spent; its maker sees your reason.",
+        items=[(job, _skip_note(request.user, job, Action.REJECT)) for job in jobs], button="Reject", form=form,
+        danger=True, outcome="Will be rejected",
+    )
 
 
 def delete_note(user: Any, job: VideoJob) -> str:

@@ -8,10 +8,10 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 
 from .. import forms as shared
-from ..forms import ExtendForm, NewPromptForm, VideoSettingsForm
+from ..forms import ExtendForm, NewPromptForm, RejectForm, VideoSettingsForm
 from ..models import VideoJob
 
-__all__ = ["ExtendForm", "GenerateForm", "NewPromptForm", "ReferenceUploadForm", "VideoSettingsForm"]
+__all__ = ["ExtendForm", "GenerateForm", "NewPromptForm", "ReferenceUploadForm", "RejectForm", "VideoSettingsForm"]
 
 
 class GenerateForm(shared.GenerateForm):

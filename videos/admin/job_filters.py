@@ -13,6 +13,7 @@ from ..models import JobStatus, VideoJob
 
 STATUS_LABELS = {
     JobStatus.DRAFT: "Draft: not submitted yet",
+    JobStatus.AWAITING_APPROVAL: "Waiting for a reviewer to approve it (nothing sent yet)",
     JobStatus.PENDING: "Waiting for a worker to submit it",
     JobStatus.SUBMITTING: "Sending to the provider…",
     JobStatus.QUEUED: "Queued at the provider",

@@ -44,7 +44,8 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
     paginator = LargeTablePaginator
     actions = [
         actions.submit_jobs, actions.remix_jobs, actions.edit_jobs, actions.extend_jobs, actions.resubmit_jobs,
-        actions.refresh_jobs, actions.retry_download_jobs, actions.delete_jobs,
+        actions.refresh_jobs, actions.retry_download_jobs, actions.approve_jobs, actions.reject_jobs,
+        actions.delete_jobs,
     ]
     change_form_template = "admin/sora_videos/videojob/change_form.html"
     change_list_template = "admin/sora_videos/videojob/change_list.html"
@@ -77,6 +78,10 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Jobs mirror the provider: the form is read-only; actions change them."""
         return False
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        """Approve or reject what waits for approval (APPROVAL_ABOVE)."""
+        return request.user.has_perm(permissions.APPROVE)
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """Refresh and retry downloads: changes the job, spends nothing."""

@@ -119,6 +119,8 @@ class LivePanelMixin:
         add("extend_jobs", "Extend…", when=submit and may(Action.EXTEND), hint="Continue this video")
         add("resubmit_jobs", "Re-submit as new job", when=submit and may(Action.RESUBMIT), hint="Same request, new job")
         add("retry_download_jobs", "Retry download", when=operate and may(Action.RETRY_DOWNLOAD))
+        add("approve_jobs", "Approve", when=may(Action.APPROVE), style="primary", hint="It is sent and made")
+        add("reject_jobs", "Reject…", when=may(Action.REJECT), hint="Not made; the maker sees why")
         if self.has_delete_permission(request, job) and may(Action.DELETE):
             found.append({"url": reverse("admin:sora_videos_videojob_delete", args=[job.pk]), "label": "Delete…",
                           "style": "danger", "hint": "At the provider and here"})

@@ -49,6 +49,7 @@ from .inputs import (
 )
 from .library import sync_library
 from .providers import providers
+from .review import approve, reject
 from .roles import roles_command
 from .sequence_commands import (
     sequence_download,
@@ -393,6 +394,8 @@ HANDLERS = {
     "providers": providers,
     "doctor": doctor,
     "roles": roles_command,
+    "approve": approve,
+    "reject": reject,
     "status": status,
     "download": download,
     "remix": remix,

@@ -22,6 +22,7 @@ class JobStatus(models.TextChoices):
     """Local states. Remote statuses map onto these; unknown remote ones mean 'still working'."""
 
     DRAFT = "draft", "Draft"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"  # costs more than APPROVAL_ABOVE: a reviewer decides
     PENDING = "pending", "Pending"  # validated, waiting for a worker to submit it
     SUBMITTING = "submitting", "Submitting"  # a worker claimed it and is calling create
     QUEUED = "queued", "Queued"
@@ -57,6 +58,7 @@ class JobError(models.TextChoices):
     CONTENT_EXPIRED = "content_expired", "Expired before it was stored"
     DOWNLOAD_FAILED = "download_failed", "The download kept failing"
     DOWNLOAD_RETRY = "download_retry", "The download is being retried"
+    REJECTED = "rejected", "Rejected by a reviewer"
     STALLED = "stalled", "No news from the provider"
 
 
@@ -136,6 +138,7 @@ class VideoJob(models.Model):
         permissions = [
             ("submit_videojob", "Can submit video jobs (spends money)"),
             ("manage_videojob", "Can act on anyone's video jobs and see everyone's spend"),
+            ("approve_videojob", "Can approve or reject video jobs that wait for approval"),
         ]
         constraints = [
             models.UniqueConstraint(

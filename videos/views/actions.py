@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from .. import budgets, conf, policy, services
 from ..exceptions import InvalidRequest, SoraVideosError
-from ..forms import ExtendForm, NewPromptForm
+from ..forms import ExtendForm, NewPromptForm, RejectForm
 from ..models import VideoJob
 from ..policy import Action
 from .access import gallery_access
@@ -31,6 +31,9 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
                                                                 "and store it. Nothing is paid again."),
     "delete": (Action.DELETE, "Delete", "The video is deleted at the provider (where it can) and every stored "
                                         "file here. This cannot be undone."),
+    "approve": (Action.APPROVE, "Approve", "It is sent to the provider now and made. Its cost was reserved against "
+                                          "the budget when it was asked for."),
+    "reject": (Action.REJECT, "Reject", "It is not made and nothing is spent; the maker sees your reason."),
 }
 SPENDS = (Action.REMIX, Action.EDIT, Action.EXTEND, Action.RESUBMIT)
 
@@ -58,6 +61,8 @@ def _form(action: str, job: VideoJob, data: Any) -> Any:
         return ExtendForm(data, choices=choices)
     if action in (Action.REMIX, Action.EDIT):
         return NewPromptForm(data)
+    if action == Action.REJECT:
+        return RejectForm(data)
     return None
 
 
@@ -73,6 +78,10 @@ def _do(action: str, job: VideoJob, user: Any, form: Any) -> VideoJob:
         return services.resubmit(job, user=user)
     if action == Action.RETRY_DOWNLOAD:
         return services.retry_download(job)
+    if action == Action.APPROVE:
+        return services.approve(job, user=user)
+    if action == Action.REJECT:
+        return services.reject(job, form.cleaned_data["reason"], user=user)
     return services.delete(job, user=user)
 
 
@@ -83,6 +92,10 @@ def _done(request: HttpRequest, action: str, job: VideoJob, result: VideoJob) ->
         return redirect("videos:gallery")
     if action == Action.RETRY_DOWNLOAD:
         messages.success(request, "The download is queued again; this page shows its progress.")
+    elif action == Action.APPROVE:
+        messages.success(request, "Approved: it is being sent to the provider.")
+    elif action == Action.REJECT:
+        messages.success(request, "Rejected: the maker sees your reason.")
     elif action == Action.RESUBMIT:
         messages.success(request, f"Re-submitted job {job.pk} as this new job; it is queued.")
     else:
@@ -119,5 +132,6 @@ def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
         "job": job, "action": action, "slug": slug, "label": label, "explanation": explanation,
         "refusal": refusal, "form": form, "spends": action in SPENDS, "cost": cost, "rate": rate,
         "spendable": spendable, "over_budget": spendable is not None and action in SPENDS and cost > spendable,
+        "reserved": job.estimated_cost if action == Action.APPROVE else None,
         "currency": conf.get("CURRENCY"),
     }, status=403 if refusal is not None and refusal.code == policy.RefusalCode.NOT_PERMITTED else 200)

@@ -105,13 +105,15 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         currency = conf.get("CURRENCY")
     except SoraVideosError:
         currency = ""
+    actions = offered(request.user, job)
     context = {
         "job": job,
         "video": video,
         "downloads": downloads,
         "lineage": family,
         "admin": admin_links(request, job),
-        "actions": {a["slug"]: a for a in offered(request.user, job)},
+        "actions": {a["slug"]: a for a in actions},
+        "more_actions": [a for a in actions if a["slug"] not in ("approve", "reject", "delete")],
         "failure": advice.explain(job),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),

@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, doctor, roles, status, download, remix, edit, extend, resubmit, delete, batch,
+Subcommands: generate, list-models, providers, doctor, roles, approve, reject, status, download, remix, edit, extend, resubmit, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -171,6 +171,16 @@ class Command(BaseCommand):
         p.add_argument("--json", action="store_true")
         _user_option(p)
         _wait_options(p)
+        _common(p)
+
+        p = sub.add_parser("approve", help="Approve a job awaiting approval (APPROVAL_ABOVE): it is sent, once.")
+        p.add_argument("id", metavar="ID", help="The job (id or uuid).")
+        p.add_argument("--user", metavar="USERNAME", help="The reviewer who decided (recorded in the history).")
+        _common(p)
+        p = sub.add_parser("reject", help="Reject a job awaiting approval, with the reason its maker sees.")
+        p.add_argument("id", metavar="ID", help="The job (id or uuid).")
+        p.add_argument("--reason", required=True, help="What the maker should change.")
+        p.add_argument("--user", metavar="USERNAME", help="The reviewer who decided (recorded in the history).")
         _common(p)
 
         p = sub.add_parser("delete", help="Delete jobs at the provider and their stored files.")

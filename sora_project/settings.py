@@ -211,6 +211,7 @@ _EMULATOR_URL_FILE = VAR_DIR / "emulator-url"
 _EMULATOR_URL = os.environ.get("SORA_EMULATOR_URL") or (
     _EMULATOR_URL_FILE.read_text().strip() if _EMULATOR_URL_FILE.exists() else "") or "http://127.0.0.1:8765/v1"
 SORA_VIDEOS = {
+    "SITE_URL": os.environ.get("SORA_SITE_URL", ""),  # links the CLI prints (share links)
     "PROVIDERS": {
         "default": {
             "BASE_URL": _BASE_URL or _EMULATOR_URL,

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "USER_MONTHLY_BUDGET": None,  # Decimal-able; None: no limit
     "GROUP_MONTHLY_BUDGETS": {},  # group name -> Decimal-able amount
     "APPROVAL_ABOVE": None,  # Decimal-able: a job or sequence costing more waits for a reviewer
+    "SITE_URL": "",  # the site's public address (https://videos.example.com), for links the CLI prints
     "CURRENCY": "USD",
     "WEBHOOK_TOLERANCE": 300,
     "LIVE_REFRESH_AFTER": 10.0,  # a status read older than this triggers a refresh when watched

@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     DELETE = "delete", "delete"
     APPROVE = "approve", "approve"
     REJECT = "reject", "reject"
+    SHARE = "share", "share"
 
 
 class RefusalCode(models.TextChoices):
@@ -105,6 +106,10 @@ def refusal(action: str, job: VideoJob) -> Refusal | None:
         if job.status != JobStatus.AWAITING_APPROVAL:
             return Refusal(action, RefusalCode.WRONG_STATE,
                            f"Only a video awaiting approval can be approved or rejected; this one is {_state(job)}.")
+    elif action == Action.SHARE:
+        if job.status != JobStatus.COMPLETED or job.stored_at is None:
+            return Refusal(action, RefusalCode.WRONG_STATE,
+                           f"Only a completed, stored video can be shared; this one is {_state(job)}.")
     elif action == Action.DELETE:
         if job.status == JobStatus.DELETED:
             return Refusal(action, RefusalCode.WRONG_STATE, "It is already deleted.")
@@ -151,6 +156,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     Action.DELETE: (permissions.DELETE,),
     Action.APPROVE: (permissions.APPROVE,),
     Action.REJECT: (permissions.APPROVE,),
+    Action.SHARE: (permissions.VIEW,),
 }
 #: Actions a person does to other people's videos (a reviewer's), never to their own.
 REVIEWS = (Action.APPROVE, Action.REJECT)

@@ -7,12 +7,14 @@ same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment
 ``reference_image`` (ReferenceImage pk), ``reference_upload`` (POST, JSON), ``reference_fit``,
 ``job_status`` (job uuid, JSON), ``jobs_status`` (``?ids=`` many jobs, JSON), ``sequences``,
 ``sequence_detail`` (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status``
-(sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``login``,
+(sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``share_create`` (job uuid, POST),
+``share_revoke`` (link pk, POST), ``share`` (token: the public page, no sign-in) and
+``share_file`` (token, ``video`` or ``thumbnail``), ``login``,
 ``logout`` (POST) and ``webhook``.
 """
 from django.urls import path
 
-from .views import account, actions, gallery, media, sequences, spend, status, studio, webhooks
+from .views import account, actions, gallery, media, sequences, share, spend, status, studio, webhooks
 
 app_name = "videos"
 
@@ -23,6 +25,10 @@ urlpatterns = [
     path("sign-out/", account.sign_out, name="logout"),
     path("spend/", spend.spend, name="spend"),
     path("videos/<uuid:uuid>/", gallery.detail, name="detail"),
+    path("videos/<uuid:uuid>/share/", share.share_create, name="share_create"),
+    path("share-links/<int:pk>/revoke/", share.share_revoke, name="share_revoke"),
+    path("s/<str:token>/", share.share_page, name="share"),
+    path("s/<str:token>/<str:variant>/", share.share_file, name="share_file"),
     path("videos/<uuid:uuid>/resubmit/", actions.act, {"slug": "resubmit"}, name="resubmit"),
     path("videos/<uuid:uuid>/<slug:slug>/", actions.act, name="act"),
     path("assets/<int:pk>/", media.asset, name="asset"),

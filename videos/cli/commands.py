@@ -49,7 +49,7 @@ from .inputs import (
 )
 from .library import sync_library
 from .providers import providers
-from .review import approve, reject
+from .review import approve, reject, share
 from .roles import roles_command
 from .sequence_commands import (
     sequence_download,
@@ -396,6 +396,7 @@ HANDLERS = {
     "roles": roles_command,
     "approve": approve,
     "reject": reject,
+    "share": share,
     "status": status,
     "download": download,
     "remix": remix,

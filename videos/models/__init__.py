@@ -6,6 +6,7 @@ from .lease import Lease
 from .prompt import Prompt
 from .reference_image import ReferenceImage
 from .sequence import Sequence, SequenceAsset, SequenceShot, SequenceStatus
+from .share import ShareLink
 from .webhook import WebhookEvent
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "SequenceAsset",
     "SequenceShot",
     "SequenceStatus",
+    "ShareLink",
     "VideoAsset",
     "VideoJob",
     "VideoJobEvent",

@@ -13,14 +13,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import advice, conf, permissions
+from .. import advice, conf, permissions, policy
 from ..exceptions import SoraVideosError
 from ..filters import GalleryFilterForm, keyset_page
 from ..models import JobStatus, SequenceShot, VideoAsset, VideoJob
+from ..policy import Action
 from .access import gallery_access
 from .actions import offered
 from .lineage import lineage
 from .pages import render_page
+from .share import EXPIRY_CHOICES, links_of
 
 
 def with_files(jobs: list[VideoJob]) -> list[VideoJob]:
@@ -114,6 +116,9 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "admin": admin_links(request, job),
         "actions": {a["slug"]: a for a in actions},
         "more_actions": [a for a in actions if a["slug"] not in ("approve", "reject", "delete")],
+        "can_share": policy.allows_for(request.user, Action.SHARE, job),
+        "share_links": links_of(request.user, job),
+        "expiry_choices": EXPIRY_CHOICES,
         "failure": advice.explain(job),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),

@@ -190,7 +190,7 @@ def _nice_name(text: str, stem: str, ext: str) -> str:
     return f"{words or 'video'}-{stem}.{ext}"
 
 
-def _serve_variant(request: HttpRequest, item: VideoAsset | SequenceAsset, title: str, owner_uuid: Any) -> HttpResponse:
+def serve_variant(request: HttpRequest, item: VideoAsset | SequenceAsset, title: str, owner_uuid: Any) -> HttpResponse:
     """One variant of a job or sequence, named after its title and owner's uuid when downloaded."""
     ext = EXTENSIONS.get(item.variant) or os.path.splitext(item.file.name)[1].lstrip(".") or "bin"
     suffix = "" if item.variant == "video" else f"-{item.variant}"
@@ -206,7 +206,7 @@ def _serve_variant(request: HttpRequest, item: VideoAsset | SequenceAsset, title
 def asset(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's file (video, thumbnail, spritesheet); ``?download=1`` saves it under a readable name."""
     item = get_object_or_404(VideoAsset.objects.select_related("job"), pk=pk)
-    return _serve_variant(request, item, item.job.prompt_text, item.job.uuid)
+    return serve_variant(request, item, item.job.prompt_text, item.job.uuid)
 
 
 @require_safe
@@ -214,7 +214,7 @@ def asset(request: HttpRequest, pk: int) -> HttpResponse:
 def sequence_asset(request: HttpRequest, pk: int) -> HttpResponse:
     """A stitched sequence's file (video, thumbnail, spritesheet); same access, Range and S3 rules as ``asset``."""
     item = get_object_or_404(SequenceAsset.objects.select_related("sequence"), pk=pk)
-    return _serve_variant(request, item, item.sequence.title or "sequence", item.sequence.uuid)
+    return serve_variant(request, item, item.sequence.title or "sequence", item.sequence.uuid)
 
 
 @require_safe
@@ -235,4 +235,4 @@ def _wants_download(request: HttpRequest) -> bool:
     return request.GET.get("download", "").lower() in {"1", "true", "yes"}
 
 
-__all__ = ["asset", "reference_image", "sequence_asset", "parse_range", "serve_file"]
+__all__ = ["asset", "reference_image", "sequence_asset", "parse_range", "serve_file", "serve_variant"]

@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, doctor, roles, approve, reject, status, download, remix, edit, extend, resubmit, delete, batch,
+Subcommands: generate, list-models, providers, doctor, roles, approve, reject, share, status, download, remix, edit, extend, resubmit, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -181,6 +181,13 @@ class Command(BaseCommand):
         p.add_argument("id", metavar="ID", help="The job (id or uuid).")
         p.add_argument("--reason", required=True, help="What the maker should change.")
         p.add_argument("--user", metavar="USERNAME", help="The reviewer who decided (recorded in the history).")
+        _common(p)
+
+        p = sub.add_parser("share", help="Print a link that shows a stored video to anyone, signed out, until it "
+                           "expires.")
+        p.add_argument("id", metavar="ID", help="The job (id or uuid).")
+        p.add_argument("--expires", default="7d", metavar="TIME", help="30m, 12h, 7d, 2w (up to 90d). Default 7d.")
+        p.add_argument("--url", metavar="URL", help="The site's address to put in front (default: SITE_URL).")
         _common(p)
 
         p = sub.add_parser("delete", help="Delete jobs at the provider and their stored files.")

@@ -1,0 +1,83 @@
+"""Share links: making and revoking them on a video's page, and the public page they open.
+
+The public page and its files need no sign-in: the token is the credential. It shows the
+player and a download button and nothing else of the site; a revoked, expired or unknown
+link, or a video no longer shown, is a plain 404.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from .. import policy, sharing
+from ..exceptions import SoraVideosError
+from ..models import ShareLink, VideoAsset, VideoJob
+from .access import gallery_access
+from .media import serve_variant
+
+#: What the video page offers for how long a link lasts.
+EXPIRY_CHOICES = [("1d", "1 day"), ("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days")]
+
+
+def links_of(user: Any, job: VideoJob) -> list[ShareLink]:
+    """The live links of a video this person may see (their own, or all for a manager)."""
+    links = job.share_links.live().select_related("created_by")
+    return list(links if policy.manages(user) else links.filter(created_by=user))
+
+
+@require_POST
+@gallery_access
+def share_create(request: HttpRequest, uuid: Any) -> HttpResponse:
+    job = VideoJob.objects.visible().filter(uuid=uuid).first()
+    if job is None:
+        raise Http404("No such video (it may have been deleted).")
+    try:
+        link = sharing.create(job, user=request.user, expires=request.POST.get("expires") or sharing.DEFAULT_EXPIRY)
+    except SoraVideosError as exc:
+        messages.error(request, f"Not shared: {exc}")
+    else:
+        url = request.build_absolute_uri(reverse("videos:share", args=[link.token]))
+        messages.success(request, f"Share link made, valid until {link.expires_at:%Y-%m-%d %H:%M %Z}: {url}")
+    return redirect("videos:detail", uuid=job.uuid)
+
+
+@require_POST
+@gallery_access
+def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(ShareLink.objects.select_related("job"), pk=pk)
+    if link.created_by_id != request.user.pk and not policy.manages(request.user):
+        raise Http404("No such share link.")
+    sharing.revoke(link)
+    messages.success(request, "The share link is revoked: it opens nothing now.")
+    return redirect("videos:detail", uuid=link.job.uuid)
+
+
+@require_safe
+def share_page(request: HttpRequest, token: str) -> HttpResponse:
+    link = sharing.open_link(token, count=True)
+    if link is None:
+        raise Http404("No such share link.")
+    files = {a.variant: a for a in VideoAsset.objects.filter(job=link.job)}
+    if "video" not in files:
+        raise Http404("No such share link.")
+    response = render(request, "sora_videos/share.html", {"link": link, "job": link.job, "files": files})
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"  # the token never leaks to where a click leads
+    return response
+
+
+@require_safe
+def share_file(request: HttpRequest, token: str, variant: str) -> HttpResponse:
+    link = sharing.open_link(token)
+    if link is None or variant not in ("video", "thumbnail"):
+        raise Http404("No such share link.")
+    item = VideoAsset.objects.filter(job=link.job, variant=variant).first()
+    if item is None:
+        raise Http404("No such file.")
+    return serve_variant(request, item, link.job.prompt_text, link.job.uuid)

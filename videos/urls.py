@@ -9,12 +9,13 @@ same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment
 ``sequence_detail`` (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status``
 (sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``share_create`` (job uuid, POST),
 ``share_revoke`` (link pk, POST), ``share`` (token: the public page, no sign-in) and
-``share_file`` (token, ``video`` or ``thumbnail``), ``login``,
+``share_file`` (token, ``video`` or ``thumbnail``), ``export`` and ``sequence_export`` (uuid: a ZIP
+with ``provenance.json``), ``login``,
 ``logout`` (POST) and ``webhook``.
 """
 from django.urls import path
 
-from .views import account, actions, gallery, media, sequences, share, spend, status, studio, webhooks
+from .views import account, actions, export, gallery, media, sequences, share, spend, status, studio, webhooks
 
 app_name = "videos"
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("spend/", spend.spend, name="spend"),
     path("videos/<uuid:uuid>/", gallery.detail, name="detail"),
     path("videos/<uuid:uuid>/share/", share.share_create, name="share_create"),
+    path("videos/<uuid:uuid>/export.zip", export.export_job, name="export"),
+    path("sequences/<uuid:uuid>/export.zip", export.export_sequence, name="sequence_export"),
     path("share-links/<int:pk>/revoke/", share.share_revoke, name="share_revoke"),
     path("s/<str:token>/", share.share_page, name="share"),
     path("s/<str:token>/<str:variant>/", share.share_file, name="share_file"),

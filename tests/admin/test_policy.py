@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from videos import policy, services
+from videos import policy, services, sharing
 from videos.exceptions import SoraVideosError
 from videos.models import JobError, JobStatus
 from videos.policy import Action
@@ -53,6 +53,7 @@ def _call(action: str, job) -> None:
         Action.DELETE: lambda: services.delete(job),
         Action.APPROVE: lambda: services.approve(job),
         Action.REJECT: lambda: services.reject(job, "Too long"),
+        Action.SHARE: lambda: sharing.create(job),
     }[action]()
 
 

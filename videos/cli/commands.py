@@ -48,6 +48,7 @@ from .inputs import (
     write_file,
 )
 from .library import sync_library
+from .provenance import apply as from_provenance
 from .providers import providers
 from .review import approve, reject, share
 from .roles import roles_command
@@ -64,6 +65,7 @@ from .waiting import DONE, wait_with_bar
 
 # --- generate ---------------------------------------------------------------------------------
 def generate(console: Console, o: dict[str, Any]) -> None:
+    recorded = from_provenance(console, o) if o.get("from_file") else {}
     prompt = _prompt(o)
     if o["shot_prompts"]:
         if prompt:
@@ -81,7 +83,7 @@ def generate(console: Console, o: dict[str, Any]) -> None:
         if len(images) > 1:
             console.info(f"--single: using {images[0]} only; {len(images) - 1} more image(s) left out.")
         images = images[:1]
-    extras = extra_params(o)
+    extras = {**recorded, **extra_params(o)}
     size = parse_size(o["size"], width=o["width"], height=o["height"])
     user = resolve_user(o["user"])
     wait = o["wait"] or bool(o["output"])

@@ -102,6 +102,10 @@ class Command(BaseCommand):
         p.add_argument("--shot-prompts", metavar="FILE", help="One prompt per line, one per shot (instead of PROMPT).")
         p.add_argument("--title", help="Title of the sequence (several shots).")
         p.add_argument("--json", action="store_true", help="Print the job (or sequence) as JSON.")
+        p.add_argument("--from", dest="from_file", metavar="PROVENANCE_JSON",
+                       help="Make the request recorded in an export's provenance.json again (a new, paid job; its "
+                       "reference image must sit beside it). Options given here win.")
+        p.add_argument("--yes", action="store_true", help="With --from: confirm the spend without asking.")
         _request_options(p)
         _user_option(p)
         _wait_options(p)

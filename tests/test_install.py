@@ -33,7 +33,7 @@ class Prompt(models.Model):
 '''
 
 HOST_SETTINGS = '''
-INSTALLED_APPS += ["django_q", "catalog.videos", "videos"]
+INSTALLED_APPS += ["django_q", "taggit", "catalog.videos", "videos"]
 Q_CLUSTER = {{"name": "host", "orm": "default", "sync": True}}
 SORA_VIDEOS = {{"PROVIDERS": {{"default": {{"BASE_URL": "{base_url}", "API_KEY_ENV": "HOST_SORA_KEY"}}}},
                "POLL_INTERVAL": 0.2}}

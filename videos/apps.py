@@ -10,6 +10,17 @@ class VideosConfig(AppConfig):
     verbose_name = "Sora videos"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def import_models(self) -> None:
+        """The models use django-taggit's: say so plainly before its own import error would."""
+        from django.core.exceptions import ImproperlyConfigured
+
+        if "taggit" not in {config.label for config in self.apps.get_app_configs()}:
+            raise ImproperlyConfigured(
+                "The videos app tags videos with django-taggit: add \"taggit\" to INSTALLED_APPS (before \"videos\" "
+                "or after, either works) and run manage.py migrate."
+            )
+        super().import_models()
+
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  registers the system checks

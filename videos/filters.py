@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import conf
 from .exceptions import SoraVideosError
-from .models import JobKind, JobStatus
+from .models import Collection, JobKind, JobStatus
 
 PAGE_SIZE = 24
 MAX_SEARCH = 200
@@ -81,7 +81,7 @@ class FilterForm(forms.Form):
     def active_filters(self) -> int:
         if not self.is_bound or not self.is_valid():
             return 0
-        return sum(1 for name in self.FILTER_FIELDS if self.cleaned_data.get(name) not in (None, ""))
+        return sum(1 for name in self.FILTER_FIELDS if self.cleaned_data.get(name) not in (None, "", False))
 
     def querystring(self, **extra: Any) -> str:
         """The current (valid) filters as a query string, plus ``extra`` (for pager links)."""
@@ -108,11 +108,23 @@ class GalleryFilterForm(FilterForm):
     owner = OwnerField(label="Owner", required=False, queryset=None, empty_label="Anyone")
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    review = forms.ChoiceField(label="Review", required=False, choices=[
+        ("", "Any review"), ("approved", "Approved for use"), ("changes", "Needs changes"),
+        ("unreviewed", "Not reviewed")])
+    rating = forms.TypedChoiceField(label="Rating", required=False, coerce=int, empty_value=None, choices=[
+        ("", "Any rating"), *[(str(n), f"{n}★ and up") for n in (5, 4, 3, 2, 1)]])
+    tag = forms.CharField(label="Tag", required=False, max_length=50)
+    collection = forms.ModelChoiceField(label="Collection", required=False, queryset=Collection.objects.none(),
+                                        empty_label="Any collection")
+    favourites = forms.BooleanField(label="Only my favourites", required=False)
 
-    FILTER_FIELDS = ("q", "status", "model", "provider", "size", "kind", "owner", "date_from", "date_to")
+    FILTER_FIELDS = ("q", "status", "model", "provider", "size", "kind", "owner", "date_from", "date_to",
+                     "review", "rating", "tag", "collection", "favourites")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["collection"].queryset = Collection.objects.order_by("name")
         providers, models, sizes = _configured()
         self.fields["status"].choices = [("", "Any status")] + [(k, v[0]) for k, v in STATUS_GROUPS.items()]
         self.fields["model"].choices = [("", "Any model")] + [(m, m) for m in models]
@@ -140,6 +152,16 @@ class GalleryFilterForm(FilterForm):
                 qs = qs.filter(**{name: data[name]})
         if data.get("owner"):
             qs = qs.filter(owner=data["owner"])
+        if data.get("review"):
+            qs = qs.filter(review_status="" if data["review"] == "unreviewed" else data["review"])
+        if data.get("rating"):
+            qs = qs.filter(rating__gte=data["rating"])
+        if data.get("tag"):
+            qs = qs.filter(tags__name__iexact=data["tag"])
+        if data.get("collection"):
+            qs = qs.filter(collections=data["collection"])
+        if data.get("favourites") and self.user is not None and self.user.is_authenticated:
+            qs = qs.filter(favourites__user=self.user)
         tz = timezone.get_current_timezone()
         if data.get("date_from"):
             qs = qs.filter(created_at__gte=dt.datetime.combine(data["date_from"], dt.time.min, tzinfo=tz))

@@ -9,13 +9,27 @@ same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment
 ``sequence_detail`` (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status``
 (sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``share_create`` (job uuid, POST),
 ``share_revoke`` (link pk, POST), ``share`` (token: the public page, no sign-in) and
-``share_file`` (token, ``video`` or ``thumbnail``), ``export`` and ``sequence_export`` (uuid: a ZIP
+``share_file`` (token, ``video`` or ``thumbnail``), ``review`` (job uuid and verdict, rate, comment,
+tags, favourite, collect or uncollect; POST), ``comment`` (comment pk and edit or delete; POST), ``export`` and ``sequence_export`` (uuid: a ZIP
 with ``provenance.json``), ``login``,
 ``logout`` (POST) and ``webhook``.
 """
 from django.urls import path
 
-from .views import account, actions, export, gallery, media, sequences, share, spend, status, studio, webhooks
+from .views import (
+    account,
+    actions,
+    export,
+    gallery,
+    media,
+    review,
+    sequences,
+    share,
+    spend,
+    status,
+    studio,
+    webhooks,
+)
 
 app_name = "videos"
 
@@ -27,6 +41,8 @@ urlpatterns = [
     path("spend/", spend.spend, name="spend"),
     path("videos/<uuid:uuid>/", gallery.detail, name="detail"),
     path("videos/<uuid:uuid>/share/", share.share_create, name="share_create"),
+    path("videos/<uuid:uuid>/review/<slug:what>/", review.review_job, name="review"),
+    path("comments/<int:pk>/<slug:what>/", review.comment_change, name="comment"),
     path("videos/<uuid:uuid>/export.zip", export.export_job, name="export"),
     path("sequences/<uuid:uuid>/export.zip", export.export_sequence, name="sequence_export"),
     path("share-links/<int:pk>/revoke/", share.share_revoke, name="share_revoke"),

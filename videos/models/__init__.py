@@ -5,12 +5,18 @@ from .job import JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotte
 from .lease import Lease
 from .prompt import Prompt
 from .reference_image import ReferenceImage
+from .review import Collection, Comment, Favourite, Rating, ReviewStatus
 from .sequence import Sequence, SequenceAsset, SequenceShot, SequenceStatus
 from .share import ShareLink
 from .webhook import WebhookEvent
 
 __all__ = [
     "AssetVariant",
+    "Collection",
+    "Comment",
+    "Favourite",
+    "Rating",
+    "ReviewStatus",
     "JobError",
     "JobKind",
     "JobStatus",

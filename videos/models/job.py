@@ -7,8 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
+from taggit.managers import TaggableManager
 
 from ..signals import job_status_changed
+from .review import ReviewStatus
 
 
 class JobKind(models.TextChoices):
@@ -132,6 +134,15 @@ class VideoJob(models.Model):
     )
 
     objects = VideoJobQuerySet.as_manager()
+
+    # --- what the team says about it (videos.review) ---------------------------------
+    review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, blank=True, default="",
+                                     db_index=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    rating = models.FloatField(null=True, blank=True, help_text="The average of the team's 1-5 ratings")
+    tags = TaggableManager(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

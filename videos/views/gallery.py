@@ -22,6 +22,7 @@ from .access import gallery_access
 from .actions import offered
 from .lineage import lineage
 from .pages import render_page
+from .review import panel as review_panel
 from .share import EXPIRY_CHOICES, links_of
 
 
@@ -47,7 +48,7 @@ def gallery_queryset():  # type: ignore[no-untyped-def]
 @require_safe
 @gallery_access
 def gallery(request: HttpRequest) -> HttpResponse:
-    form = GalleryFilterForm(request.GET or None)
+    form = GalleryFilterForm(request.GET or None, user=request.user)
     if form.is_bound:
         form.is_valid()
     qs = form.apply(gallery_queryset())
@@ -119,6 +120,7 @@ def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "can_share": policy.allows_for(request.user, Action.SHARE, job),
         "share_links": links_of(request.user, job),
         "expiry_choices": EXPIRY_CHOICES,
+        "review": review_panel(request.user, job) if job.status == JobStatus.COMPLETED else None,
         "failure": advice.explain(job),
         "currency": currency,
         "is_final": job.status in (*JobStatus.final(), JobStatus.NEEDS_ATTENTION),

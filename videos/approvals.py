@@ -21,23 +21,26 @@ from .models import VideoJob
 log = logging.getLogger(__name__)
 
 
-def threshold(config: ProviderConfig) -> Decimal | None:
-    """The cost above which a request to ``config`` waits for approval (None: never)."""
+def threshold(config: ProviderConfig, project: Any = None) -> Decimal | None:
+    """The cost above which a request to ``config`` waits for approval (None: never): the
+    project's own threshold, else the provider's, else the site's."""
+    if project is not None and project.approval_above is not None:
+        return Decimal(project.approval_above)
     if config.approval_above is not None:
         return config.approval_above
     value = conf.get("APPROVAL_ABOVE")
     return None if value is None else Decimal(str(value))
 
 
-def needed(config: ProviderConfig, cost: Decimal) -> bool:
-    limit = threshold(config)
+def needed(config: ProviderConfig, cost: Decimal, project: Any = None) -> bool:
+    limit = threshold(config, project)
     return limit is not None and cost > limit
 
 
-def why(config: ProviderConfig, cost: Decimal) -> str:
+def why(config: ProviderConfig, cost: Decimal, project: Any = None) -> str:
     """The sentence a waiting job's history and page show."""
     return (f"waits for a reviewer's approval: it would cost {cost:.2f} {conf.get('CURRENCY')}, more than the "
-            f"{threshold(config):.2f} that may be spent without one")
+            f"{threshold(config, project):.2f} that may be spent without one")
 
 
 def tell_maker(job: VideoJob, *, approved: bool, by: Any, reason: str = "") -> None:

@@ -50,8 +50,11 @@ def _check(limit_value: Any, spent: Decimal, cost: Decimal, *, whose: str, budge
     )
 
 
-def check_budget(user: Any, cost: Decimal) -> None:
-    """Raise :class:`BudgetExceeded` if ``cost`` does not fit in the user's or a group's budget."""
+def check_budget(user: Any, cost: Decimal, project: Any = None) -> None:
+    """Raise :class:`BudgetExceeded` if ``cost`` does not fit in the project's, the user's or a group's budget."""
+    if project is not None and project.monthly_budget is not None and cost > 0:
+        _check(project.monthly_budget, _committed(Q(project=project)), cost,
+               whose=f"the project “{project.name}”’s", budget=f"project:{project.name}")
     if user is None or not getattr(user, "is_authenticated", False) or cost <= 0:
         return
     user_budget = conf.get("USER_MONTHLY_BUDGET")

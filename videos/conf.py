@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "USER_MONTHLY_BUDGET": None,  # Decimal-able; None: no limit
     "GROUP_MONTHLY_BUDGETS": {},  # group name -> Decimal-able amount
     "APPROVAL_ABOVE": None,  # Decimal-able: a job or sequence costing more waits for a reviewer
+    "VISIBILITY": "all",  # or "projects": people see only the projects they belong to
     "SITE_URL": "",  # the site's public address (https://videos.example.com), for links the CLI prints
     "CURRENCY": "USD",
     "WEBHOOK_TOLERANCE": 300,
@@ -365,6 +366,8 @@ def validate() -> None:
         raise ConfigurationError(
             "DOWNLOAD_SHA256 must be 'auto', 'inline' or 'deferred'", setting=f"{SETTING}['DOWNLOAD_SHA256']"
         )
+    if get("VISIBILITY") not in ("all", "projects"):
+        raise ConfigurationError("VISIBILITY must be 'all' or 'projects'", setting=f"{SETTING}['VISIBILITY']")
     if get("REFERENCE_FIT") not in ("crop", "letterbox"):
         raise ConfigurationError("REFERENCE_FIT must be 'crop' or 'letterbox'", setting=f"{SETTING}['REFERENCE_FIT']")
     provider()

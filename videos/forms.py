@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 
 from . import capabilities, conf
-from .models import Prompt, ReferenceImage
+from .models import Project, Prompt, ReferenceImage
 from .models.prompt import STRUCTURED_FIELDS
 
 
@@ -250,15 +250,18 @@ class MakeForm(GenerateForm):
 
     title = forms.CharField(label="Sequence title", required=False, max_length=200,
                             help_text="Only for a sequence; its first prompt otherwise.")
+    project = forms.ModelChoiceField(Project.objects.none(), required=False, empty_label="No project",
+                                     help_text="Its members see it; its budget and approval threshold apply.")
     shot_images = MultipleFileField(
         label="Images for a sequence", required=False,
         help_text="Choose several at once: each image starts one shot, in the order chosen.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, projects: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("saved_prompt", "save_as"):
             del self.fields[name]
+        self.fields["project"].queryset = projects if projects is not None else Project.objects.none()
         self.fields["text"].help_text = ("Describe one shot: subject, action, setting, camera, light. Separate "
                                          "several prompts with || to make a sequence of shots.")
         self.fields["text"].widget.attrs.update({"rows": 5, "cols": 60, "data-sora-prompt": "1"})

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import approvals, conf, services, storage
+from . import approvals, conf, services, storage, visibility
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError
 from .images import check_image
@@ -179,6 +179,7 @@ def create_sequence(
     extra_params: dict[str, Any] | None = None,
     user: Any = None,
     fit: str | None = None,
+    project: Any = None,
 ) -> Sequence:
     """Validate every shot, then queue one job per shot; all or nothing.
 
@@ -205,8 +206,9 @@ def create_sequence(
             raise InvalidRequest(f"Shot {n}: {exc.message}", field=exc.field) from None
         checked.append(req)
         total += req.model.cost(req.size, req.seconds)
-    check_budget(user, total)
-    hold = approvals.needed(config, total)  # the whole sequence's cost decides, for every shot
+    visibility.check_member(user, project)
+    check_budget(user, total, project)
+    hold = approvals.needed(config, total, project)  # the whole sequence's cost decides, for every shot
     refs = [
         shot.image if shot.image is None or isinstance(shot.image, ReferenceImage)
         else services.save_reference_image(shot.image, user=user)
@@ -218,12 +220,12 @@ def create_sequence(
             title=(title or "").strip()[:200] or first.prompt[:80],
             owner=user if getattr(user, "pk", None) else None,
             provider=config.name, model=first.model.name, size=first.size,
-            extra_params=first.extra_params, reference_fit=fit,
+            extra_params=first.extra_params, reference_fit=fit, project=project,
         )
         for n, (req, ref) in enumerate(zip(checked, refs), 1):
             job = services.create_video(
                 req.prompt, model=req.model.name, size=req.size, seconds=req.seconds, reference_image=ref,
-                provider=config.name, user=user, extra_params=req.extra_params, fit=fit, hold=hold,
+                provider=config.name, user=user, extra_params=req.extra_params, fit=fit, hold=hold, project=project,
             )
             SequenceShot.objects.create(
                 sequence=sequence, position=n, prompt_text=req.prompt, reference_image=ref, seconds=req.seconds,

@@ -13,11 +13,11 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from . import approvals, capabilities, conf, policy, queue, submitter, tracking
+from . import approvals, capabilities, conf, policy, queue, submitter, tracking, visibility
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError
 from .images import check_image
-from .models import JobError, JobKind, JobStatus, Lease, Prompt, ReferenceImage, VideoJob, VideoJobEvent
+from .models import JobError, JobKind, JobStatus, Lease, Project, Prompt, ReferenceImage, VideoJob, VideoJobEvent
 from .policy import Action
 from .providers import get_provider
 from .storage import delete_key
@@ -66,33 +66,35 @@ def save_reference_image(source: Any, *, user: Any = None) -> ReferenceImage:
     return ref
 
 
-def _commit_spend(user: Any, cost: Decimal) -> None:
+def _commit_spend(user: Any, cost: Decimal, project: Any = None) -> None:
     """Check ``cost`` against the budgets under the one budget lock; the caller commits the spend
     (a new pending job, a draft turned pending) in the same transaction, so two spenders never
     both fit in the last dollar. Every path that spends goes through here."""
-    if user is not None and getattr(user, "is_authenticated", False) and cost > 0 and (
+    project_budget = project is not None and project.monthly_budget is not None
+    if cost > 0 and (project_budget or (user is not None and getattr(user, "is_authenticated", False) and (
         conf.get("USER_MONTHLY_BUDGET") is not None or conf.get("GROUP_MONTHLY_BUDGETS")
-    ):
+    ))):
         Lease.lock("budget")
-    check_budget(user, cost)
+    check_budget(user, cost, project)
 
 
 def _new_job(user: Any, cost: Decimal, note: str, *, hold: bool | None = None, **fields: Any) -> VideoJob:
     """Create a pending job under the budget lock and queue its submission; or, when it costs
     more than may be spent without approval (``hold``), one awaiting approval (reserved, not sent)."""
     config = conf.provider(fields["provider"])
+    project = fields.get("project")
     if hold is None:
-        hold = approvals.needed(config, cost)
+        hold = approvals.needed(config, cost, project)
     status = JobStatus.AWAITING_APPROVAL if hold else JobStatus.PENDING
     with transaction.atomic():
-        _commit_spend(user, cost)
+        _commit_spend(user, cost, project)
         job = VideoJob.objects.create(
             status=status,
             estimated_cost=cost,
             owner=user if getattr(user, "pk", None) else None,
             **fields,
         )
-        message = note + _who(user) + (f"; {approvals.why(config, cost)}" if hold else "")
+        message = note + _who(user) + (f"; {approvals.why(config, cost, project)}" if hold else "")
         VideoJobEvent.objects.create(job=job, from_status="", to_status=status, message=message)
         if not hold:
             submitter.queue_submissions(job.provider)
@@ -111,10 +113,13 @@ def create_video(
     extra_params: dict[str, Any] | None = None,
     fit: str | None = None,
     hold: bool | None = None,
+    project: Project | None = None,
 ) -> VideoJob:
     """Validate, then queue a new video. ``reference_image``: a ReferenceImage, path, file or bytes.
-    ``hold``: wait for approval (None: when it costs more than ``APPROVAL_ABOVE``)."""
+    ``hold``: wait for approval (None: when it costs more than ``APPROVAL_ABOVE``). ``project``:
+    the project it belongs to (the person must be a member; its budget and threshold apply)."""
     config = conf.provider(provider)
+    visibility.check_member(user, project)
     saved_prompt = prompt if isinstance(prompt, Prompt) else None
     text = saved_prompt.compose() if saved_prompt else prompt
     req = check_request(config, prompt=text, model=model, size=size, seconds=seconds, extra_params=extra_params)
@@ -122,7 +127,7 @@ def create_video(
     if fit not in FITS:
         raise InvalidRequest(f"Unknown fit {fit!r}: use crop or letterbox.", field="fit")
     cost = req.model.cost(req.size, req.seconds)
-    check_budget(user, cost)  # early, before an image is stored
+    check_budget(user, cost, project)  # early, before an image is stored
     ref = reference_image
     if ref is not None and not isinstance(ref, ReferenceImage):
         ref = save_reference_image(ref, user=user)
@@ -130,7 +135,7 @@ def create_video(
         user, cost, "created", hold=hold,
         provider=config.name, model=req.model.name, size=req.size, seconds=req.seconds,
         prompt_text=req.prompt, prompt=saved_prompt, reference_image=ref, reference_fit=fit,
-        extra_params=req.extra_params, kind=JobKind.CREATE,
+        extra_params=req.extra_params, kind=JobKind.CREATE, project=project,
     )
 
 
@@ -147,7 +152,7 @@ def _derived(job: VideoJob, prompt: str, kind: str, user: Any, *, seconds: int |
     length = job.seconds if seconds is None else int(seconds)
     return _new_job(user, spec.cost(job.size, length), f"{JobKind(kind).label.lower()} of job {job.pk}",
                     provider=job.provider, model=job.model, size=job.size, seconds=length, prompt_text=text,
-                    kind=kind, parent=job)
+                    kind=kind, parent=job, project=job.project)
 
 
 def remix(job: VideoJob, prompt: str, *, user: Any = None) -> VideoJob:
@@ -175,7 +180,7 @@ def resubmit(job: VideoJob, *, user: Any = None) -> VideoJob:
         user, spec.cost(job.size, job.seconds), f"re-submission of job {job.pk}",
         provider=job.provider, model=job.model, size=job.size, seconds=job.seconds, prompt_text=job.prompt_text,
         prompt=job.prompt, reference_image=job.reference_image, reference_fit=job.reference_fit,
-        extra_params=job.extra_params, kind=job.kind, parent=job.parent,
+        extra_params=job.extra_params, kind=job.kind, parent=job.parent, project=job.project,
     )
 
 
@@ -184,10 +189,10 @@ def submit(job: VideoJob) -> VideoJob:
     policy.require(Action.SUBMIT, job)
     config = conf.provider(job.provider)
     with transaction.atomic():
-        _commit_spend(job.owner, job.estimated_cost)
-        if approvals.needed(config, job.estimated_cost):
+        _commit_spend(job.owner, job.estimated_cost, job.project)
+        if approvals.needed(config, job.estimated_cost, job.project):
             job.transition(JobStatus.AWAITING_APPROVAL, expect=(JobStatus.DRAFT,),
-                           message=f"submitted; {approvals.why(config, job.estimated_cost)}")
+                           message=f"submitted; {approvals.why(config, job.estimated_cost, job.project)}")
         elif job.transition(JobStatus.PENDING, expect=(JobStatus.DRAFT,), message="submitted"):
             submitter.queue_submissions(job.provider)
     return job

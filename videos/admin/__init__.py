@@ -6,10 +6,21 @@ Generate sequence page, through :mod:`videos.sequences`.
 """
 from django.contrib import admin
 
-from ..models import Prompt, ProviderCapability, ReferenceImage, Sequence, VideoAsset, VideoJob, WebhookEvent
+from ..models import (
+    Collection,
+    Project,
+    Prompt,
+    ProviderCapability,
+    ReferenceImage,
+    Sequence,
+    VideoAsset,
+    VideoJob,
+    WebhookEvent,
+)
 from .assets import VideoAssetAdmin
 from .images import ReferenceImageAdmin
 from .jobs import VideoJobAdmin
+from .projects import CollectionAdmin, ProjectAdmin
 from .prompts import PromptAdmin
 from .providers import ProviderCapabilityAdmin
 from .sequences import SequenceAdmin
@@ -22,6 +33,8 @@ admin.site.register(ReferenceImage, ReferenceImageAdmin)
 admin.site.register(VideoAsset, VideoAssetAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(ProviderCapability, ProviderCapabilityAdmin)
+admin.site.register(Project, ProjectAdmin)
+admin.site.register(Collection, CollectionAdmin)
 
-__all__ = ["PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
+__all__ = ["CollectionAdmin", "ProjectAdmin", "PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
            "VideoJobAdmin", "WebhookEventAdmin"]

@@ -9,6 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .. import visibility
 from ..models import AssetVariant, VideoAsset
 from ..storage import CONTENT_TYPES
 from .common import asset_url
@@ -47,6 +48,9 @@ class VideoAssetAdmin(LargeTableAdminMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ("sora_videos/admin/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return visibility.scope(super().get_queryset(request), request.user, "job__")  # VISIBILITY = "projects"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import conf, permissions
+from .. import conf, permissions, visibility
 from ..models import AssetVariant, JobKind, VideoAsset, VideoJob
 from . import actions
 from .common import (
@@ -108,8 +108,8 @@ class VideoJobAdmin(SubmitPermissionMixin, GeneratePageMixin, LivePanelMixin, ad
         thumbs = VideoAsset.objects.filter(variant=AssetVariant.THUMBNAIL).only("id", "job_id", "variant").order_by()
         # ordered explicitly, so a column sort keeps newest first within it (the changelist appends
         # this ordering): sorting by status reads the (status, -created_at) index, not the whole table
-        return super().get_queryset(request).order_by("-created_at", "-id").prefetch_related(
-            Prefetch("assets", thumbs, to_attr="thumbnails"))
+        jobs = visibility.scope(super().get_queryset(request), request.user)  # VISIBILITY = "projects"
+        return jobs.order_by("-created_at", "-id").prefetch_related(Prefetch("assets", thumbs, to_attr="thumbnails"))
 
     @admin.display(description="")
     def thumb(self, job: VideoJob) -> str:

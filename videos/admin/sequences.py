@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from .. import permissions, policy, sequences
+from .. import permissions, policy, sequences, visibility
 from ..models import (
     AssetVariant,
     JobStatus,
@@ -137,7 +137,7 @@ class SequenceAdmin(SubmitPermissionMixin, SequencePageMixin, GenerateSequenceMi
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         thumbs = SequenceAsset.objects.filter(variant=AssetVariant.THUMBNAIL).only("id", "sequence_id", "variant")
-        return super().get_queryset(request).annotate(
+        return visibility.scope(super().get_queryset(request), request.user).annotate(
             shot_count=Count("shots", distinct=True),
             done_count=Count("shots", filter=Q(shots__job__status=JobStatus.COMPLETED), distinct=True),
             bad_count=Count("shots", filter=Q(shots__job__isnull=True) | Q(shots__job__status__in=BAD),

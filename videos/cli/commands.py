@@ -44,6 +44,7 @@ from .inputs import (
     extra_params,
     read_shot_prompts,
     resolve_job,
+    resolve_project,
     resolve_user,
     write_file,
 )
@@ -86,6 +87,7 @@ def generate(console: Console, o: dict[str, Any]) -> None:
     extras = {**recorded, **extra_params(o)}
     size = parse_size(o["size"], width=o["width"], height=o["height"])
     user = resolve_user(o["user"])
+    project = resolve_project(o.get("project"))
     wait = o["wait"] or bool(o["output"])
     target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if wait else None
 
@@ -93,7 +95,7 @@ def generate(console: Console, o: dict[str, Any]) -> None:
         shots = sequences.plan_shots(prompts, images, seconds=o["seconds"])
         sequence = sequences.create_sequence(
             shots, title=o["title"] or "", provider=o["provider"], model=o["model"], size=size,
-            seconds=o["seconds"], extra_params=extras, user=user, fit=o["fit"],
+            seconds=o["seconds"], extra_params=extras, user=user, fit=o["fit"], project=project,
         )
         _sequence_created(console, sequence, o)
         if target is not None:
@@ -106,7 +108,7 @@ def generate(console: Console, o: dict[str, Any]) -> None:
 
     job = services.create_video(
         prompts[0], model=o["model"], size=size, seconds=o["seconds"], reference_image=images[0] if images else None,
-        provider=o["provider"], user=user, extra_params=extras, fit=o["fit"],
+        provider=o["provider"], user=user, extra_params=extras, fit=o["fit"], project=project,
     )
     if target is None:
         _queued(console, job, o)

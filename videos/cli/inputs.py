@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from django.contrib.auth import get_user_model
 
 from ..exceptions import InvalidRequest
-from ..models import Sequence, VideoJob
+from ..models import Project, Sequence, VideoJob
 
 #: Extra-parameter flags of ``generate`` (dest -> body field); ``--param KEY=VALUE`` covers any other.
 EXTRA_FLAGS = ("seed", "negative_prompt", "fps", "num_frames", "guidance_scale", "num_inference_steps")
@@ -178,3 +178,14 @@ def write_file(field_file: Any, path: Path) -> int:
         field_file.close()
         staging.unlink(missing_ok=True)
     return path.stat().st_size
+
+
+def resolve_project(name: str | None) -> Any:
+    """The project named on the command line, or None."""
+    if not name:
+        return None
+    project = Project.objects.filter(name=name).first()
+    if project is None:
+        known = ", ".join(Project.objects.values_list("name", flat=True)[:20]) or "none yet"
+        raise InvalidRequest(f"No project named {name!r} (projects: {known}).", field="project")
+    return project

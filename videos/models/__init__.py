@@ -3,6 +3,7 @@ from .asset import AssetVariant, VideoAsset
 from .capability import ProviderCapability
 from .job import JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
 from .lease import Lease
+from .project import Project
 from .prompt import Prompt
 from .reference_image import ReferenceImage
 from .review import Collection, Comment, Favourite, Rating, ReviewStatus
@@ -21,6 +22,7 @@ __all__ = [
     "JobKind",
     "JobStatus",
     "Lease",
+    "Project",
     "Prompt",
     "ProviderCapability",
     "ReferenceImage",

@@ -135,6 +135,9 @@ class VideoJob(models.Model):
 
     objects = VideoJobQuerySet.as_manager()
 
+    project = models.ForeignKey("sora_videos.Project", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="jobs")
+
     # --- what the team says about it (videos.review) ---------------------------------
     review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, blank=True, default="",
                                      db_index=True)

@@ -62,6 +62,9 @@ class Sequence(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    project = models.ForeignKey("sora_videos.Project", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="sequences")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["owner", "-created_at"], name="sora_sequence_owner")]

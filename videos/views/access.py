@@ -13,9 +13,11 @@ from typing import Any, Callable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .. import permissions, roles
+from .. import permissions, roles, visibility
+from ..models import VideoJob
 from .account import login_url
 from .pages import render_page
 
@@ -68,3 +70,9 @@ def json_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         return response
 
     return wrapper
+
+
+def visible_jobs(request: HttpRequest) -> QuerySet:
+    """The jobs the gallery shows this person: not drafts or deleted, and only the projects
+    they may see (:mod:`videos.visibility`)."""
+    return visibility.scope(VideoJob.objects.visible(), request.user)

@@ -18,7 +18,7 @@ from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import ExtendForm, NewPromptForm, RejectForm
 from ..models import VideoJob
 from ..policy import Action
-from .access import gallery_access
+from .access import gallery_access, visible_jobs
 from .pages import render_page
 
 #: URL slug -> (action, button, what happens)
@@ -110,7 +110,7 @@ def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
     if slug not in ACTIONS:
         raise Http404("No such action.")
     action, label, explanation = ACTIONS[slug]
-    job = VideoJob.objects.visible().select_related("owner").filter(uuid=uuid).first()
+    job = visible_jobs(request).select_related("owner").filter(uuid=uuid).first()
     if job is None:
         raise Http404("No such video (it may have been deleted).")
     refusal = policy.refusal_for(request.user, action, job)

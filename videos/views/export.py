@@ -12,9 +12,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from .. import provenance, sequences
-from ..models import JobStatus, Sequence, VideoJob
-from .access import gallery_access
+from .. import provenance, sequences, visibility
+from ..models import JobStatus, Sequence
+from .access import gallery_access, visible_jobs
 
 
 def _zip_response(name: str, write: Any) -> HttpResponse:
@@ -33,7 +33,7 @@ def _zip_response(name: str, write: Any) -> HttpResponse:
 @require_safe
 @gallery_access
 def export_job(request: HttpRequest, uuid: Any) -> HttpResponse:
-    job = VideoJob.objects.visible().select_related("owner", "prompt", "reference_image", "parent").filter(
+    job = visible_jobs(request).select_related("owner", "prompt", "reference_image", "parent").filter(
         uuid=uuid).first()
     if job is None or job.status != JobStatus.COMPLETED or not job.assets.filter(variant="video").exists():
         raise Http404("Only a stored video can be exported.")
@@ -44,7 +44,7 @@ def export_job(request: HttpRequest, uuid: Any) -> HttpResponse:
 @require_safe
 @gallery_access
 def export_sequence(request: HttpRequest, uuid: Any) -> HttpResponse:
-    sequence = Sequence.objects.filter(uuid=uuid).first()
+    sequence = visibility.scope(Sequence.objects.all(), request.user).filter(uuid=uuid).first()
     if sequence is None:
         raise Http404("No such sequence.")
     jobs = [shot.job for shot in sequences.shots_of(sequence)

@@ -13,12 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import advice, conf, permissions, policy
+from .. import advice, conf, permissions, policy, visibility
 from ..exceptions import SoraVideosError
 from ..filters import GalleryFilterForm, keyset_page
 from ..models import JobStatus, SequenceShot, VideoAsset, VideoJob
 from ..policy import Action
-from .access import gallery_access
+from .access import gallery_access, visible_jobs
 from .actions import offered
 from .lineage import lineage
 from .pages import render_page
@@ -40,9 +40,9 @@ def provider_labels() -> dict[str, str]:
         return {}
 
 
-def gallery_queryset():  # type: ignore[no-untyped-def]
+def gallery_queryset(request: HttpRequest):  # type: ignore[no-untyped-def]
     assets = Prefetch("assets", queryset=VideoAsset.objects.order_by())
-    return VideoJob.objects.for_gallery().prefetch_related(assets)
+    return visibility.scope(VideoJob.objects.for_gallery(), request.user).prefetch_related(assets)
 
 
 @require_safe
@@ -51,7 +51,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None, user=request.user)
     if form.is_bound:
         form.is_valid()
-    qs = form.apply(gallery_queryset())
+    qs = form.apply(gallery_queryset(request))
     page = keyset_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     with_files(page.items)
     labels = provider_labels()
@@ -88,7 +88,7 @@ def admin_links(request: HttpRequest, job: VideoJob) -> dict[str, str]:
 @gallery_access
 def detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     job = (
-        VideoJob.objects.visible()
+        visible_jobs(request)
         .select_related("owner", "reference_image")
         .prefetch_related(Prefetch("assets", queryset=VideoAsset.objects.order_by("variant")))
         .filter(uuid=uuid)

@@ -25,7 +25,8 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from ..models import ReferenceImage, SequenceAsset, VideoAsset
+from .. import visibility
+from ..models import ReferenceImage, SequenceAsset, VideoAsset, VideoJob
 from ..storage import EXTENSIONS
 from .access import gallery_access
 
@@ -205,7 +206,7 @@ def serve_variant(request: HttpRequest, item: VideoAsset | SequenceAsset, title:
 @gallery_access
 def asset(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's file (video, thumbnail, spritesheet); ``?download=1`` saves it under a readable name."""
-    item = get_object_or_404(VideoAsset.objects.select_related("job"), pk=pk)
+    item = get_object_or_404(visibility.scope(VideoAsset.objects.select_related("job"), request.user, "job__"), pk=pk)
     return serve_variant(request, item, item.job.prompt_text, item.job.uuid)
 
 
@@ -213,7 +214,8 @@ def asset(request: HttpRequest, pk: int) -> HttpResponse:
 @gallery_access
 def sequence_asset(request: HttpRequest, pk: int) -> HttpResponse:
     """A stitched sequence's file (video, thumbnail, spritesheet); same access, Range and S3 rules as ``asset``."""
-    item = get_object_or_404(SequenceAsset.objects.select_related("sequence"), pk=pk)
+    item = get_object_or_404(
+        visibility.scope(SequenceAsset.objects.select_related("sequence"), request.user, "sequence__"), pk=pk)
     return serve_variant(request, item, item.sequence.title or "sequence", item.sequence.uuid)
 
 
@@ -222,6 +224,9 @@ def sequence_asset(request: HttpRequest, pk: int) -> HttpResponse:
 def reference_image(request: HttpRequest, pk: int) -> HttpResponse:
     """An uploaded first-frame image."""
     ref = get_object_or_404(ReferenceImage, pk=pk)
+    if visibility.restricted(request.user) and ref.owner_id != request.user.pk and not visibility.scope(
+            VideoJob.objects.filter(reference_image=ref), request.user).exists():
+        raise Http404("No such image.")  # used only in projects this person does not see
     ext = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(ref.format.upper(), "bin")
     stem = os.path.splitext(ref.original_name)[0] if ref.original_name else "reference"
     filename = f"{slugify(stem)[:60] or 'reference'}.{ext}"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from .. import review
 from ..exceptions import SoraVideosError
 from ..models import Collection, Comment, VideoJob
-from .access import gallery_access
+from .access import gallery_access, visible_jobs
 
 
 def _back(job: VideoJob) -> HttpResponse:
@@ -52,7 +52,7 @@ def _do(request: HttpRequest, job: VideoJob, what: str) -> str:
 @require_POST
 @gallery_access
 def review_job(request: HttpRequest, uuid: Any, what: str) -> HttpResponse:
-    job = VideoJob.objects.visible().filter(uuid=uuid).first()
+    job = visible_jobs(request).filter(uuid=uuid).first()
     if job is None:
         raise Http404("No such video (it may have been deleted).")
     try:

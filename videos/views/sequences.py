@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import advice, conf, permissions
+from .. import advice, conf, permissions, visibility
 from ..exceptions import SoraVideosError
 from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
@@ -70,8 +70,9 @@ def _shots_prefetch(*, with_files: bool = False) -> Prefetch:
     return Prefetch("shots", shots)
 
 
-def list_queryset() -> QuerySet:
-    return Sequence.objects.select_related("owner").prefetch_related(
+def list_queryset(request: HttpRequest) -> QuerySet:
+    """The sequences this person may see (their projects, :mod:`videos.visibility`), ready to show."""
+    return visibility.scope(Sequence.objects.all(), request.user).select_related("owner").prefetch_related(
         Prefetch("assets", SequenceAsset.objects.order_by()), _shots_prefetch())
 
 
@@ -161,7 +162,7 @@ def sequence_list(request: HttpRequest) -> HttpResponse:
     form = SequenceFilterForm(request.GET or None)
     if form.is_bound:
         form.is_valid()
-    qs = form.apply(list_queryset())
+    qs = form.apply(list_queryset(request))
     page = keyset_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""),
                        size=PAGE_SIZE)
     items = decorate(page.items)
@@ -198,7 +199,7 @@ def admin_links(request: HttpRequest, sequence: Sequence) -> dict[str, str]:
 @gallery_access
 def sequence_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     sequence = (
-        Sequence.objects.select_related("owner")
+        visibility.scope(Sequence.objects.all(), request.user).select_related("owner")
         .prefetch_related(Prefetch("assets", SequenceAsset.objects.order_by()), _shots_prefetch(with_files=True))
         .filter(uuid=uuid).first()
     )
@@ -243,7 +244,7 @@ def _shot_jobs(items: Iterable[Sequence]) -> list[Any]:
 @require_safe
 @json_access
 def sequence_status(request: HttpRequest, uuid: uuidlib.UUID) -> JsonResponse:
-    sequence = list_queryset().filter(uuid=uuid).first()
+    sequence = list_queryset(request).filter(uuid=uuid).first()
     if sequence is None:
         return JsonResponse({"error": "No such sequence (it may have been deleted)."}, status=404)
     [sequence] = decorate([sequence])
@@ -258,7 +259,7 @@ def sequences_status(request: HttpRequest) -> JsonResponse:
     ids = parse_ids(request, "sequence")
     if isinstance(ids, JsonResponse):
         return ids
-    items = decorate(list_queryset().filter(uuid__in=ids))
+    items = decorate(list_queryset(request).filter(uuid__in=ids))
     nudge(_shot_jobs(items))
     with_cards = request.GET.get("cards") == "1"
     result: dict[str, Any] = {}

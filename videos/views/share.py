@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from .. import policy, sharing
 from ..exceptions import SoraVideosError
 from ..models import ShareLink, VideoAsset, VideoJob
-from .access import gallery_access
+from .access import gallery_access, visible_jobs
 from .media import serve_variant
 
 #: What the video page offers for how long a link lasts.
@@ -33,7 +33,7 @@ def links_of(user: Any, job: VideoJob) -> list[ShareLink]:
 @require_POST
 @gallery_access
 def share_create(request: HttpRequest, uuid: Any) -> HttpResponse:
-    job = VideoJob.objects.visible().filter(uuid=uuid).first()
+    job = visible_jobs(request).filter(uuid=uuid).first()
     if job is None:
         raise Http404("No such video (it may have been deleted).")
     try:

@@ -53,5 +53,5 @@ def spend(request: HttpRequest) -> HttpResponse:
         "month": month, "bars": bars, "currency": conf.get("CURRENCY"),
         "total": in_month.aggregate(total=Sum("estimated_cost"))["total"] or Decimal("0"),
         "tables": [("person", _rows(in_month, "owner__username")), ("model", _rows(in_month, "model")),
-                   ("provider", _rows(in_month, "provider", providers))],
+                   ("provider", _rows(in_month, "provider", providers)), ("project", _rows(in_month, "project__name"))],
     })

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_safe
 
 from ..models import JobStatus, VideoJob
 from ..pipeline import nudge
-from .access import json_access
+from .access import json_access, visible_jobs
 from .gallery import gallery_queryset, provider_labels, with_files
 
 MAX_IDS = 100
@@ -44,7 +44,7 @@ def payload(job: VideoJob) -> dict[str, Any]:
 @require_safe
 @json_access
 def job_status(request: HttpRequest, uuid: uuidlib.UUID) -> JsonResponse:
-    job = VideoJob.objects.visible().filter(uuid=uuid).first()
+    job = visible_jobs(request).filter(uuid=uuid).first()
     if job is None:
         return JsonResponse({"error": "No such video (it may have been deleted)."}, status=404)
     nudge([job])
@@ -74,7 +74,7 @@ def jobs_status(request: HttpRequest) -> JsonResponse:
     ids = parse_ids(request, "job")
     if isinstance(ids, JsonResponse):
         return ids
-    jobs = list(gallery_queryset().filter(uuid__in=ids))
+    jobs = list(gallery_queryset(request).filter(uuid__in=ids))
     nudge(jobs)
     with_cards = request.GET.get("cards") == "1"
     labels = provider_labels() if with_cards else {}

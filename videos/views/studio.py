@@ -16,12 +16,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from .. import budgets, conf, policy, sequences, services
+from .. import budgets, conf, policy, sequences, services, visibility
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import MakeForm, model_table
 from ..images import fitted_reference
-from ..models import ReferenceImage, VideoJob
-from .access import gallery_access, no_access
+from ..models import ReferenceImage
+from .access import gallery_access, no_access, visible_jobs
 from .pages import render_page
 
 #: services' InvalidRequest.field -> the make form's field
@@ -49,7 +49,8 @@ def _make(request: HttpRequest, form: MakeForm) -> HttpResponse | None:
     text = form.prompt().compose()
     images = data.get("shot_images") or []
     common = {"provider": data["provider"], "model": data["model"], "size": data["size"],
-              "fit": data.get("fit") or None, "extra_params": form.extra_params(), "user": request.user}
+              "fit": data.get("fit") or None, "extra_params": form.extra_params(), "user": request.user,
+              "project": data.get("project")}
     try:
         prompts = sequences.split_prompts(text)
         if len(prompts) > 1 or len(images) > 1:
@@ -81,10 +82,10 @@ def _make(request: HttpRequest, form: MakeForm) -> HttpResponse | None:
 def _initial(request: HttpRequest) -> dict[str, str]:
     """``?from=<uuid>``: the make page filled with that video's request (to change and try again)."""
     source = request.GET.get("from", "")
-    job = VideoJob.objects.visible().filter(uuid=source).first() if _is_uuid(source) else None
+    job = visible_jobs(request).filter(uuid=source).first() if _is_uuid(source) else None
     if job is None:
         return {}
-    return {"text": job.prompt_text, "provider": job.provider, "model": job.model, "size": job.size,
+    return {"text": job.prompt_text, "project": job.project_id or "", "provider": job.provider, "model": job.model, "size": job.size,
             "seconds": str(job.seconds), "fit": job.reference_fit or conf.get("REFERENCE_FIT"),
             "reference_image": job.reference_image_id or ""}
 
@@ -101,7 +102,8 @@ def _is_uuid(text: str) -> bool:
 def create(request: HttpRequest) -> HttpResponse:
     if not policy.may_make(request.user):
         return no_access(request, needs="Video makers", doing="make videos")
-    form = MakeForm(request.POST or None, request.FILES or None, initial=_initial(request))
+    form = MakeForm(request.POST or None, request.FILES or None, initial=_initial(request),
+                    projects=visibility.choosable(request.user))
     if request.method == "POST" and form.is_valid():
         response = _make(request, form)
         if response is not None:

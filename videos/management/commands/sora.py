@@ -106,6 +106,7 @@ class Command(BaseCommand):
                        help="Make the request recorded in an export's provenance.json again (a new, paid job; its "
                        "reference image must sit beside it). Options given here win.")
         p.add_argument("--yes", action="store_true", help="With --from: confirm the spend without asking.")
+        p.add_argument("--project", metavar="NAME", help="The project it belongs to (its budget and approval apply).")
         _request_options(p)
         _user_option(p)
         _wait_options(p)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from videos import roles, services
-from videos.models import JobStatus, ShareLink, VideoJob
+from videos.models import JobStatus, Project, ShareLink, VideoJob
 
 from .test_browser import DESKTOP, PHONE, made, sign_in
 from .test_studio_browser import _member
@@ -69,4 +69,43 @@ def test_a_share_link_plays_signed_out_until_revoked(browser, live_server, worke
     page.wait_for_load_state()
     assert public.goto(url).status == 404
     stranger.close()
+    context.close()
+
+
+def test_comments_tags_and_filters_then_project_scoping(browser, live_server, worker, settings, artifacts_dir):
+    mia = _member("mia", roles.MAKERS)
+    boat = made("A paper boat drifts down a rainy street gutter", mia)
+    kite = made("A red kite over a green park", mia)
+    context, page = sign_in(browser, live_server, username="mia", viewport=DESKTOP)
+    page.goto(live_server.url + reverse("videos:detail", args=[boat.uuid]))
+    page.get_by_label("Add a comment").fill("Lovely light; can we get a vertical cut?")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    assert page.locator(".comment__text").get_by_text("Lovely light; can we get a vertical cut?").is_visible()
+    page.get_by_label("Tags (comma separated)").fill("teaser, rain")
+    page.get_by_role("button", name="Save tags").click()
+    page.get_by_role("button", name="4 stars").click()
+    page.get_by_role("button", name="♡ Add to favourites").click()
+    assert page.get_by_role("button", name="♥ Favourite").is_visible()
+    page.screenshot(path=str(artifacts_dir / "review-panel-desktop.png"), full_page=True)
+
+    page.goto(live_server.url + reverse("videos:gallery"))
+    page.get_by_text("Filters").click()
+    page.get_by_label("Tag").fill("TEASER")
+    page.get_by_label("Only my favourites").check()
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**tag=TEASER**")
+    assert page.locator(f'article.card[data-job="{boat.uuid}"]').count() == 1
+    assert page.locator(f'article.card[data-job="{kite.uuid}"]').count() == 0
+    context.close()
+
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "VISIBILITY": "projects"}
+    secret = Project.objects.create(name="Secret")
+    VideoJob.objects.filter(pk=kite.pk).update(project=secret)
+    _member("vic", roles.VIEWERS)
+    context, page = sign_in(browser, live_server, username="vic", viewport=PHONE)
+    assert page.locator(f'article.card[data-job="{boat.uuid}"]').count() == 1
+    assert page.locator(f'article.card[data-job="{kite.uuid}"]').count() == 0
+    assert page.goto(live_server.url + reverse("videos:detail", args=[kite.uuid])).status == 404
+    asset = kite.assets.get(variant="video")
+    assert page.goto(live_server.url + reverse("videos:asset", args=[asset.pk])).status == 404
     context.close()

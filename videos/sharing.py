@@ -1,4 +1,5 @@
-"""Share links: one video shown to anyone who has the link, signed out, for a while.
+"""Share links: one video (or a collection's videos) shown to anyone who has the link, signed
+out, for a while.
 
 A link is a random 32-byte token (the whole credential), with an expiry (at most
 ``MAX_DAYS``), a view count and a revoke. An expired or revoked link is a plain 404, the
@@ -15,9 +16,9 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from . import policy
-from .exceptions import InvalidRequest
-from .models import ShareLink, VideoJob
+from . import policy, visibility
+from .exceptions import InvalidRequest, NotPermitted
+from .models import Collection, JobStatus, ShareLink, VideoJob
 from .policy import Action
 
 DEFAULT_EXPIRY = "7d"
@@ -48,6 +49,32 @@ def create(job: VideoJob, *, user: Any = None, expires: str = DEFAULT_EXPIRY) ->
     )
 
 
+def create_for_collection(collection: Collection, *, user: Any = None, expires: str = DEFAULT_EXPIRY) -> ShareLink:
+    """A link to a collection's stored videos (its owner's or a manager's to give)."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        if collection.owner_id != user.pk and not policy.manages(user):
+            raise NotPermitted("Only the person who made this collection or a video manager may share it.")
+    if not shown_jobs_of(collection, user).exists():
+        raise InvalidRequest("The collection has no stored video to share yet.", field="collection")
+    return ShareLink.objects.create(
+        token=secrets.token_urlsafe(32), collection=collection, expires_at=timezone.now() + parse_expiry(expires),
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+
+
+def shown_jobs_of(collection: Collection, sharer: Any) -> Any:
+    """The collection's stored videos that its sharer may see (what the public page shows)."""
+    jobs = collection.jobs.filter(status=JobStatus.COMPLETED, stored_at__isnull=False).order_by("-created_at")
+    return visibility.scope(jobs, sharer) if sharer is not None else jobs
+
+
+def shown_jobs(link: ShareLink) -> list[VideoJob]:
+    """What a live link shows: its video, or its collection's."""
+    if link.job_id:
+        return [link.job]
+    return list(shown_jobs_of(link.collection, link.created_by).prefetch_related("assets"))
+
+
 def revoke(link: ShareLink) -> ShareLink:
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
@@ -57,8 +84,8 @@ def revoke(link: ShareLink) -> ShareLink:
 
 def open_link(token: str, *, count: bool = False) -> ShareLink | None:
     """The live link with this token (its video still shown), counting a view if asked; else None."""
-    link = ShareLink.objects.live().select_related("job").filter(token=token).first()
-    if link is None or not policy.allows(Action.SHARE, link.job):
+    link = ShareLink.objects.live().select_related("job", "collection", "created_by").filter(token=token).first()
+    if link is None or (link.job_id and not policy.allows(Action.SHARE, link.job)):
         return None
     if count:
         ShareLink.objects.filter(pk=link.pk).update(views=F("views") + 1, last_viewed_at=timezone.now())

@@ -9,7 +9,8 @@ same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment
 ``sequence_detail`` (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status``
 (sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``share_create`` (job uuid, POST),
 ``share_revoke`` (link pk, POST), ``share`` (token: the public page, no sign-in) and
-``share_file`` (token, ``video`` or ``thumbnail``), ``review`` (job uuid and verdict, rate, comment,
+``share_file`` (token, ``video`` or ``thumbnail``), ``share_item_file`` (token, job uuid, variant),
+``collection_share`` and ``collection_export`` (collection pk), ``review`` (job uuid and verdict, rate, comment,
 tags, favourite, collect or uncollect; POST), ``comment`` (comment pk and edit or delete; POST), ``export`` and ``sequence_export`` (uuid: a ZIP
 with ``provenance.json``), ``login``,
 ``logout`` (POST) and ``webhook``.
@@ -48,6 +49,9 @@ urlpatterns = [
     path("share-links/<int:pk>/revoke/", share.share_revoke, name="share_revoke"),
     path("s/<str:token>/", share.share_page, name="share"),
     path("s/<str:token>/<str:variant>/", share.share_file, name="share_file"),
+    path("s/<str:token>/<uuid:uuid>/<str:variant>/", share.share_file, name="share_item_file"),
+    path("collections/<int:pk>/share/", share.share_collection, name="collection_share"),
+    path("collections/<int:pk>/export.zip", export.export_collection, name="collection_export"),
     path("videos/<uuid:uuid>/resubmit/", actions.act, {"slug": "resubmit"}, name="resubmit"),
     path("videos/<uuid:uuid>/<slug:slug>/", actions.act, name="act"),
     path("assets/<int:pk>/", media.asset, name="asset"),

@@ -4,7 +4,9 @@ as the gallery serves them (streamed locally, a short-lived signed URL on S3).""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+import zipfile
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -13,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from videos import sharing
+from videos import review, sharing
 from videos.exceptions import InvalidRequest
 from videos.models import JobStatus, ShareLink
 
@@ -45,7 +47,7 @@ def test_a_share_link_plays_signed_out_and_counts_views(owner_client, real_job):
     page = stranger.get(path)
     html = page.content.decode()
     assert page.status_code == 200 and page["X-Robots-Tag"] == "noindex, nofollow"
-    video_url = reverse("videos:share_file", args=[link.token, "video"])
+    video_url = reverse("videos:share_item_file", args=[link.token, real_job.uuid, "video"])
     assert f'src="{video_url}"' in html and f'href="{video_url}?download=1"' in html
     assert "Sign out" not in html and f'href="{reverse("videos:gallery")}"' not in html  # nothing else of the site
     stranger.get(path)
@@ -100,3 +102,22 @@ def test_the_cli_prints_a_share_link(real_job, capsys):
     link = ShareLink.objects.get()
     assert out == f"https://videos.example.com{reverse('videos:share', args=[link.token])}"
     assert dt.timedelta(hours=11) < link.expires_at - timezone.now() <= dt.timedelta(hours=12)
+
+
+def test_a_collection_is_shared_and_exported_from_its_page(owner_client, real_job, clone_jobs):
+    [other] = clone_jobs(real_job, 1, prompt_text="A second clip", stored_at=real_job.stored_at)
+    collection = review.collect(real_job, real_job.owner, "Winter campaign")
+    review.collect(other, real_job.owner, "Winter campaign")
+    page = owner_client.get(reverse("videos:gallery"), {"collection": collection.pk}).content.decode()
+    assert "Collection “Winter campaign”" in page and reverse("videos:collection_export", args=[collection.pk]) in page
+    response = owner_client.post(reverse("videos:collection_share", args=[collection.pk]), {"expires": "1d"})
+    link = ShareLink.objects.get(collection=collection)
+    assert response.status_code == 302 and link.job is None
+    public = Client().get(reverse("videos:share", args=[link.token])).content.decode()
+    assert "Winter campaign" in public and public.count("<video ") == 2
+    assert_served(Client().get(reverse("videos:share_item_file", args=[link.token, other.uuid, "video"])))
+    archive = owner_client.get(reverse("videos:collection_export", args=[collection.pk]))
+    names = zipfile.ZipFile(io.BytesIO(b"".join(archive.streaming_content))).namelist()
+    assert sum(n.endswith("provenance.json") for n in names) == 2
+    sharing.revoke(link)
+    assert Client().get(reverse("videos:share", args=[link.token])).status_code == 404

@@ -12,14 +12,18 @@ class ShareLinkQuerySet(models.QuerySet):
 
 
 class ShareLink(models.Model):
-    """A link that shows one video to anyone who has it, signed out, until it expires or is revoked.
+    """A link that shows one video (or a collection's) to anyone who has it, signed out, until it
+    expires or is revoked.
 
     The token is a random secret (it is the whole credential, so it is long and never
     guessable); the public page shows the player and a download button and nothing else.
     """
 
     token = models.CharField(max_length=64, unique=True)
-    job = models.ForeignKey("sora_videos.VideoJob", on_delete=models.CASCADE, related_name="share_links")
+    job = models.ForeignKey("sora_videos.VideoJob", null=True, blank=True, on_delete=models.CASCADE,
+                            related_name="share_links")
+    collection = models.ForeignKey("sora_videos.Collection", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="share_links")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="sora_share_links")
     created_at = models.DateTimeField(default=timezone.now)
@@ -33,9 +37,14 @@ class ShareLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["job", "-created_at"], name="sora_share_job")]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(job__isnull=False, collection__isnull=True) | models.Q(job__isnull=True,
+                                                                                    collection__isnull=False),
+            name="sora_share_one_thing")]
 
     def __str__(self) -> str:
-        return f"Share link of job {self.job_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+        what = f"job {self.job_id}" if self.job_id else f"collection {self.collection_id}"
+        return f"Share link of {what} until {self.expires_at:%Y-%m-%d %H:%M}"
 
     @property
     def is_live(self) -> bool:

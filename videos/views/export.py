@@ -1,4 +1,4 @@
-"""Download a video or a sequence as a ZIP with its provenance (see :mod:`videos.provenance`).
+"""Download a video, a sequence or a collection as a ZIP with its provenance (see :mod:`videos.provenance`).
 
 The archive is written to a temporary file first (never held in memory) and streamed from
 there; the file goes away when the response is closed.
@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
 from .. import provenance, sequences, visibility
-from ..models import JobStatus, Sequence
+from ..models import Collection, JobStatus, Sequence
 from .access import gallery_access, visible_jobs
 
 
@@ -53,3 +53,15 @@ def export_sequence(request: HttpRequest, uuid: Any) -> HttpResponse:
         raise Http404("None of its shots is stored yet.")
     name = f"{slugify(sequence.title)[:40] or 'sequence'}-{str(sequence.uuid)[:8]}.zip"
     return _zip_response(name, lambda out: provenance.write_zip(out, jobs, sequence=sequence))
+
+
+@require_safe
+@gallery_access
+def export_collection(request: HttpRequest, pk: int) -> HttpResponse:
+    collection = Collection.objects.filter(pk=pk).first()
+    jobs = list(visibility.scope(collection.jobs.filter(status=JobStatus.COMPLETED, stored_at__isnull=False),
+                                 request.user).order_by("-created_at")) if collection is not None else []
+    if not jobs:
+        raise Http404("No stored video in this collection.")
+    name = f"{slugify(collection.name)[:40] or 'collection'}.zip"
+    return _zip_response(name, lambda out: provenance.write_zip(out, jobs))

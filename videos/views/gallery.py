@@ -66,6 +66,8 @@ def gallery(request: HttpRequest) -> HttpResponse:
         "first_url": f"?{form.querystring()}" if not page.first else "",
         "clear_url": reverse("videos:gallery") if form.active_filters else "",
         "in_flight": any(job.is_active for job in page.items),
+        "collection": form.cleaned_data.get("collection") if form.is_bound and form.is_valid() else None,
+        "expiry_choices": EXPIRY_CHOICES,
     }
     return render_page(request, "sora_videos/gallery.html", context)
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from .. import policy, sharing
 from ..exceptions import SoraVideosError
-from ..models import ShareLink, VideoAsset, VideoJob
+from ..models import Collection, ShareLink, VideoAsset, VideoJob
 from .access import gallery_access, visible_jobs
 from .media import serve_variant
 
@@ -54,18 +54,21 @@ def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such share link.")
     sharing.revoke(link)
     messages.success(request, "The share link is revoked: it opens nothing now.")
+    if link.collection_id:
+        return redirect(reverse("videos:gallery") + f"?collection={link.collection_id}")
     return redirect("videos:detail", uuid=link.job.uuid)
 
 
 @require_safe
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
     link = sharing.open_link(token, count=True)
-    if link is None:
+    jobs = sharing.shown_jobs(link) if link is not None else []
+    items = [{"job": job, "files": {a.variant: a for a in job.assets.all()}} for job in jobs]
+    items = [item for item in items if "video" in item["files"]]
+    if not items:
         raise Http404("No such share link.")
-    files = {a.variant: a for a in VideoAsset.objects.filter(job=link.job)}
-    if "video" not in files:
-        raise Http404("No such share link.")
-    response = render(request, "sora_videos/share.html", {"link": link, "job": link.job, "files": files})
+    title = link.collection.name if link.collection_id else items[0]["job"].short_prompt
+    response = render(request, "sora_videos/share.html", {"link": link, "items": items, "title": title})
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"  # the token never leaks to where a click leads
@@ -73,11 +76,28 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_safe
-def share_file(request: HttpRequest, token: str, variant: str) -> HttpResponse:
+def share_file(request: HttpRequest, token: str, variant: str, uuid: Any = None) -> HttpResponse:
     link = sharing.open_link(token)
     if link is None or variant not in ("video", "thumbnail"):
         raise Http404("No such share link.")
-    item = VideoAsset.objects.filter(job=link.job, variant=variant).first()
+    job = next((j for j in sharing.shown_jobs(link) if uuid is None or j.uuid == uuid), None)
+    item = VideoAsset.objects.filter(job=job, variant=variant).first() if job is not None else None
     if item is None:
         raise Http404("No such file.")
-    return serve_variant(request, item, link.job.prompt_text, link.job.uuid)
+    return serve_variant(request, item, job.prompt_text, job.uuid)
+
+
+@require_POST
+@gallery_access
+def share_collection(request: HttpRequest, pk: int) -> HttpResponse:
+    collection = get_object_or_404(Collection, pk=pk)
+    back = reverse("videos:gallery") + f"?collection={collection.pk}"
+    try:
+        link = sharing.create_for_collection(collection, user=request.user,
+                                             expires=request.POST.get("expires") or sharing.DEFAULT_EXPIRY)
+    except SoraVideosError as exc:
+        messages.error(request, f"Not shared: {exc}")
+    else:
+        url = request.build_absolute_uri(reverse("videos:share", args=[link.token]))
+        messages.success(request, f"Share link made, valid until {link.expires_at:%Y-%m-%d %H:%M %Z}: {url}")
+    return redirect(back)

@@ -10,7 +10,8 @@ same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment
 (sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``share_create`` (job uuid, POST),
 ``share_revoke`` (link pk, POST), ``share`` (token: the public page, no sign-in) and
 ``share_file`` (token, ``video`` or ``thumbnail``), ``share_item_file`` (token, job uuid, variant),
-``collection_share`` and ``collection_export`` (collection pk), ``review`` (job uuid and verdict, rate, comment,
+``collection_share`` and ``collection_export`` (collection pk), ``sequence_decide`` (sequence uuid;
+POST ``decision`` approve or reject, ``reason``), ``review`` (job uuid and verdict, rate, comment,
 tags, favourite, collect or uncollect; POST), ``comment`` (comment pk and edit or delete; POST), ``export`` and ``sequence_export`` (uuid: a ZIP
 with ``provenance.json``), ``login``,
 ``logout`` (POST) and ``webhook``.
@@ -62,6 +63,7 @@ urlpatterns = [
     path("sequences/", sequences.sequence_list, name="sequences"),
     path("sequences/status.json", sequences.sequences_status, name="sequences_status"),
     path("sequences/<uuid:uuid>/", sequences.sequence_detail, name="sequence_detail"),
+    path("sequences/<uuid:uuid>/decide/", actions.decide_sequence, name="sequence_decide"),
     path("sequences/<uuid:uuid>/status.json", sequences.sequence_status, name="sequence_status"),
     path("sequence-assets/<int:pk>/", media.sequence_asset, name="sequence_asset"),
     path("jobs/<uuid:uuid>/status.json", status.job_status, name="job_status"),

@@ -119,3 +119,16 @@ def test_the_cli_and_the_admin_decide_too(maker, reviewer, strict, capsys, djang
     assert two.error_code == JobError.REJECTED and "Too long for a teaser." in two.error_message
     page = admin.get(reverse("admin:sora_videos_videojob_change", args=[one.pk])).content.decode()
     assert 'value="approve_jobs"' not in page  # decided already
+
+
+def test_a_waiting_sequence_is_approved_or_rejected_as_a_whole(maker, reviewer, strict):
+    shots = sequences.plan_shots(["A kite rises", "The kite loops"], [])
+    sequence = sequences.create_sequence(shots, provider="emu", size="1280x720", seconds=4, user=maker.user)
+    page = reviewer.get(reverse("videos:sequence_detail", args=[sequence.uuid])).content.decode()
+    assert "2 shots await approval" in page and "Approve all shots" in page
+    assert "Approve all shots" not in maker.get(reverse("videos:sequence_detail", args=[sequence.uuid])).content.decode()
+    url = reverse("videos:sequence_decide", args=[sequence.uuid])
+    assert "Say why" in reviewer.post(url, {"decision": "reject", "reason": ""}, follow=True).content.decode()
+    assert {s.job.status for s in sequence.shots.select_related("job")} == {JobStatus.AWAITING_APPROVAL}
+    reviewer.post(url, {"decision": "approve"})
+    assert {s.job.status for s in sequence.shots.select_related("job")} == {JobStatus.PENDING}

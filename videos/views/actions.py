@@ -9,14 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from .. import budgets, conf, policy, services
+from .. import budgets, conf, policy, services, visibility
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import ExtendForm, NewPromptForm, RejectForm
-from ..models import VideoJob
+from ..models import JobStatus, Sequence, VideoJob
 from ..policy import Action
 from .access import gallery_access, visible_jobs
 from .pages import render_page
@@ -135,3 +137,34 @@ def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
         "reserved": job.estimated_cost if action == Action.APPROVE else None,
         "currency": conf.get("CURRENCY"),
     }, status=403 if refusal is not None and refusal.code == policy.RefusalCode.NOT_PERMITTED else 200)
+
+
+@require_POST
+@gallery_access
+def decide_sequence(request: HttpRequest, uuid: Any) -> HttpResponse:
+    """Approve or reject every shot of a sequence that waits for approval, in one decision."""
+    sequence = visibility.scope(Sequence.objects.all(), request.user).filter(uuid=uuid).first()
+    if sequence is None:
+        raise Http404("No such sequence.")
+    waiting = list(VideoJob.objects.filter(sequence_shots__sequence=sequence, status=JobStatus.AWAITING_APPROVAL)
+                   .select_related("owner"))
+    approve = request.POST.get("decision") == "approve"
+    try:
+        with transaction.atomic():  # all the shots or none
+            for job in waiting:
+                _decide(request.user, job, approve, request.POST.get("reason", ""))
+    except SoraVideosError as exc:
+        messages.error(request, str(exc))
+    else:
+        word = "Approved" if approve else "Rejected"
+        messages.success(request, f"{word} {len(waiting)} shot{'s' if len(waiting) != 1 else ''}.")
+    return redirect("videos:sequence_detail", uuid=sequence.uuid)
+
+
+def _decide(user: Any, job: VideoJob, approve: bool, reason: str) -> None:
+    if approve:
+        policy.require_for(user, Action.APPROVE, job)
+        services.approve(job, user=user)
+    else:
+        policy.require_for(user, Action.REJECT, job)
+        services.reject(job, reason, user=user)

@@ -20,11 +20,12 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
 
-from .. import advice, conf, permissions, visibility
+from .. import advice, conf, permissions, policy, visibility
 from ..exceptions import SoraVideosError
 from ..filters import MAX_SEARCH, PAGE_SIZE, FilterForm, OwnerField, keyset_page
 from ..models import JobStatus, Sequence, SequenceAsset, SequenceShot, SequenceStatus, VideoAsset
 from ..pipeline import nudge
+from ..policy import Action
 from ..sequences import BAD, SequenceProgress, progress
 from .access import gallery_access, json_access
 from .gallery import provider_labels
@@ -217,6 +218,7 @@ def sequence_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         currency = conf.get("CURRENCY")
     except SoraVideosError:
         currency = ""
+    awaiting = [s.job for s in shots if s.job is not None and s.job.status == JobStatus.AWAITING_APPROVAL]
     context = {
         "sequence": sequence,
         "report": report,
@@ -232,6 +234,8 @@ def sequence_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
         "admin": admin_links(request, sequence),
         "active": sequence.status in SequenceStatus.active(),
         "watch": report.moving,
+        "awaiting": awaiting,
+        "may_decide": any(policy.allows_for(request.user, Action.APPROVE, job) for job in awaiting),
     }
     return render_page(request, "sora_videos/sequence_detail.html", context)
 

@@ -108,4 +108,9 @@ def test_comments_tags_and_filters_then_project_scoping(browser, live_server, wo
     assert page.goto(live_server.url + reverse("videos:detail", args=[kite.uuid])).status == 404
     asset = kite.assets.get(variant="video")
     assert page.goto(live_server.url + reverse("videos:asset", args=[asset.pk])).status == 404
+    page.goto(live_server.url + reverse("videos:gallery") + "?q=kite")  # search finds nothing of it
+    assert page.locator("article.card").count() == 0
+    assert page.goto(live_server.url + reverse("videos:job_status", args=[kite.uuid])).status == 404
+    listing = page.goto(live_server.url + reverse("videos:jobs_status") + f"?ids={kite.uuid},{boat.uuid}").json()
+    assert str(kite.uuid) not in listing["jobs"] and str(boat.uuid) in listing["jobs"]
     context.close()

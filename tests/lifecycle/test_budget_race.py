@@ -6,25 +6,15 @@ through on PostgreSQL. Real threads with their own connections, on PostgreSQL an
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from ..support import sora_settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from .races import run_race
 
 RACE = """
-import django, json, sys, threading
-django.setup()
 from decimal import Decimal
 from django.contrib.auth.models import User
-from django.db import connection
 from videos import services
 from videos.exceptions import BudgetExceeded
 from videos.models import JobStatus, VideoJob
@@ -33,38 +23,24 @@ user = User.objects.create_user("spender")
 drafts = [VideoJob.objects.create(provider="emu", model="sora-2", size="1280x720", seconds=12, prompt_text=f"Draft {n}",
                                   status=JobStatus.DRAFT, estimated_cost=Decimal("1.20"), owner=user)
           for n in range(10)]
-start = threading.Barrier(len(drafts))
-outcome = []
+
 
 def submit(job):
-    start.wait()
     try:
         services.submit(VideoJob.objects.get(pk=job.pk))
-        outcome.append("submitted")
+        return "submitted"
     except BudgetExceeded:
-        outcome.append("refused")
-    finally:
-        connection.close()
+        return "refused"
 
-threads = [threading.Thread(target=submit, args=(job,)) for job in drafts]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
+
+outcome = at_once(submit, drafts)
 committed = sum(j.estimated_cost for j in VideoJob.objects.filter(owner=user).exclude(status=JobStatus.DRAFT))
-print(json.dumps({"outcome": sorted(outcome), "committed": str(committed)}))
+print(json.dumps({"outcome": outcome, "committed": str(committed)}))
 """
 
 
 def _race(database_url: str, emu, tmp_path) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "sora_project.settings",
-           "SORA_VIDEOS_JSON": json.dumps(sora_settings(emu, USER_MONTHLY_BUDGET="5.00")),
-           "DJANGO_MEDIA_ROOT": str(tmp_path / "media"), "SORA_LOG_LEVEL": "WARNING"}
-    env.pop("SORA_REDIS_URL", None)  # the ORM broker: enqueueing is part of the same transaction
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    done = subprocess.run([sys.executable, "-c", RACE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_race(RACE, database_url, emu, tmp_path, USER_MONTHLY_BUDGET="5.00")
 
 
 @pytest.mark.postgres

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import budgets, conf, services
+from .. import budgets, conf, http, services
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import model_table
 from ..models import ReferenceImage, VideoJob
@@ -145,19 +145,6 @@ class GeneratePageMixin:
 
     def reference_upload_view(self, request: HttpRequest) -> JsonResponse:
         """The Generate page's script uploads the chosen image here to preview the fitting."""
-        if request.method != "POST":
-            return JsonResponse({"error": "POST an image."}, status=405)
-        if not self.has_add_permission(request):
+        if request.method == "POST" and not self.has_add_permission(request):
             raise PermissionDenied
-        upload = request.FILES.get("image")
-        if upload is None:
-            return JsonResponse({"error": "Choose an image file to upload."}, status=400)
-        try:
-            ref = services.save_reference_image(upload, user=request.user)
-        except InvalidRequest as exc:
-            return JsonResponse({"error": exc.message}, status=400)
-        return JsonResponse({
-            "id": ref.pk, "name": ref.original_name, "width": ref.width, "height": ref.height, "format": ref.format,
-            "url": reference_image_url(ref) or "",
-            "admin_url": reverse("admin:sora_videos_referenceimage_change", args=[ref.pk]),
-        })
+        return http.reference_upload(request, admin_url="admin:sora_videos_referenceimage_change")

@@ -7,15 +7,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .. import conf, services
+from .. import conf, http, services
 from ..exceptions import InvalidRequest
-from ..images import FIT_MODES, FORMATS, fitted_reference
+from ..images import FIT_MODES, FORMATS
 from ..models import ReferenceImage, VideoJob
 from ..storage import delete_key
 from .common import admin_page, can_submit, reference_image_url
@@ -92,14 +91,7 @@ class ReferenceImageAdmin(LargeTableAdminMixin, admin.ModelAdmin):
         """The image as it would be sent for a video of ``size``: cropped or letterboxed (PNG)."""
         if not (self.has_view_permission(request) or can_submit(request)):
             raise PermissionDenied
-        ref = get_object_or_404(ReferenceImage, pk=pk)
-        try:
-            data, content_type = fitted_reference(ref.image, size, mode)
-        except InvalidRequest as exc:
-            return HttpResponseBadRequest(exc.message)
-        except OSError:
-            raise Http404("The image file is missing from storage.") from None
-        return HttpResponse(data, content_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+        return http.fitted(pk, size, mode)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
                  ) -> HttpResponse:

@@ -14,10 +14,10 @@ from typing import Any, Callable
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from .. import permissions, roles, visibility
-from ..models import VideoJob
+from ..models import Sequence, VideoJob
 from .account import login_url
 from .pages import render_page
 
@@ -76,3 +76,11 @@ def visible_jobs(request: HttpRequest) -> QuerySet:
     """The jobs the gallery shows this person: not drafts or deleted, and only the projects
     they may see (:mod:`videos.visibility`)."""
     return visibility.scope(VideoJob.objects.visible(), request.user)
+
+
+def visible_sequence(request: HttpRequest, uuid: Any) -> Sequence:
+    """The sequence this person may see, or a 404 (as if it did not exist)."""
+    sequence = visibility.scope(Sequence.objects.all(), request.user).filter(uuid=uuid).first()
+    if sequence is None:
+        raise Http404("No such sequence (it may have been deleted).")
+    return sequence

@@ -15,12 +15,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from .. import budgets, conf, policy, services, visibility
+from .. import budgets, conf, policy, services
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import ExtendForm, NewPromptForm, RejectForm
-from ..models import JobStatus, Sequence, VideoJob
+from ..models import JobStatus, VideoJob
 from ..policy import Action
-from .access import gallery_access, visible_jobs
+from .access import gallery_access, visible_jobs, visible_sequence
 from .pages import render_page
 
 #: URL slug -> (action, button, what happens)
@@ -143,9 +143,7 @@ def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
 @gallery_access
 def decide_sequence(request: HttpRequest, uuid: Any) -> HttpResponse:
     """Approve or reject every shot of a sequence that waits for approval, in one decision."""
-    sequence = visibility.scope(Sequence.objects.all(), request.user).filter(uuid=uuid).first()
-    if sequence is None:
-        raise Http404("No such sequence.")
+    sequence = visible_sequence(request, uuid)
     waiting = list(VideoJob.objects.filter(sequence_shots__sequence=sequence, status=JobStatus.AWAITING_APPROVAL)
                    .select_related("owner"))
     approve = request.POST.get("decision") == "approve"

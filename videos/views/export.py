@@ -13,8 +13,8 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
 from .. import provenance, sequences, visibility
-from ..models import Collection, JobStatus, Sequence
-from .access import gallery_access, visible_jobs
+from ..models import Collection, JobStatus
+from .access import gallery_access, visible_jobs, visible_sequence
 
 
 def _zip_response(name: str, write: Any) -> HttpResponse:
@@ -44,9 +44,7 @@ def export_job(request: HttpRequest, uuid: Any) -> HttpResponse:
 @require_safe
 @gallery_access
 def export_sequence(request: HttpRequest, uuid: Any) -> HttpResponse:
-    sequence = visibility.scope(Sequence.objects.all(), request.user).filter(uuid=uuid).first()
-    if sequence is None:
-        raise Http404("No such sequence.")
+    sequence = visible_sequence(request, uuid)
     jobs = [shot.job for shot in sequences.shots_of(sequence)
             if shot.job is not None and shot.job.status == JobStatus.COMPLETED]
     if not jobs:

@@ -11,15 +11,14 @@ import uuid
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from .. import budgets, conf, policy, sequences, services, visibility
+from .. import budgets, conf, http, policy, sequences, services, visibility
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import MakeForm, model_table
-from ..images import fitted_reference
 from ..models import ReferenceImage
 from .access import gallery_access, no_access, visible_jobs
 from .pages import render_page
@@ -132,35 +131,12 @@ def create(request: HttpRequest) -> HttpResponse:
 @gallery_access
 def reference_upload(request: HttpRequest) -> JsonResponse:
     """The make page's script uploads the chosen image here to preview how it is fitted."""
-    if request.method != "POST":
-        return JsonResponse({"error": "POST an image."}, status=405)
-    if not policy.may_make(request.user):
+    if request.method == "POST" and not policy.may_make(request.user):
         return JsonResponse({"error": "You may not make videos: ask to be added to 'Video makers'."}, status=403)
-    upload = request.FILES.get("image")
-    if upload is None:
-        return JsonResponse({"error": "Choose an image file to upload."}, status=400)
-    try:
-        ref = services.save_reference_image(upload, user=request.user)
-    except InvalidRequest as exc:
-        return JsonResponse({"error": exc.message}, status=400)
-    return JsonResponse({"id": ref.pk, "name": ref.original_name, "width": ref.width, "height": ref.height,
-                         "format": ref.format, "url": reverse("videos:reference_image", args=[ref.pk])})
+    return http.reference_upload(request)
 
 
 @require_safe
 @gallery_access
 def reference_fit(request: HttpRequest, pk: int, size: str, mode: str) -> HttpResponse:
-    return fitted(pk, size, mode)
-
-
-def fitted(pk: int, size: str, mode: str) -> HttpResponse:
-    ref = get_object_or_404(ReferenceImage, pk=pk)
-    try:
-        data, content_type = fitted_reference(ref.image, size, mode)
-    except InvalidRequest as exc:
-        return HttpResponseBadRequest(exc.message)
-    except OSError:
-        raise Http404("The image file is missing from storage.") from None
-    response = HttpResponse(data, content_type=content_type)
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return http.fitted(pk, size, mode)

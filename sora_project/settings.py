@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "taggit",
+    "rest_framework",
+    "drf_spectacular",
     "videos",
 ]
 
@@ -202,6 +204,15 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", False)
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0"))
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- the REST API (videos.api) ---------------------------------------------------------
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sora Studio API",
+    "DESCRIPTION": "Make, follow, review and download videos with the studio's budgets, approval and storage.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 # --- the videos app -------------------------------------------------------------------
 # One provider, configured by the openai SDK's own variables. With no OPENAI_BASE_URL,

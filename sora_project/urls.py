@@ -6,5 +6,6 @@ from videos.views.health import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),  # for load balancers: 200 or 503, JSON, no secrets
+    path("api/", include("videos.api.urls")),
     path("", include("videos.urls")),
 ]

@@ -14,7 +14,7 @@ same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment
 POST ``decision`` approve or reject, ``reason``), ``review`` (job uuid and verdict, rate, comment,
 tags, favourite, collect or uncollect; POST), ``comment`` (comment pk and edit or delete; POST), ``export`` and ``sequence_export`` (uuid: a ZIP
 with ``provenance.json``), ``login``,
-``logout`` (POST) and ``webhook``.
+``logout`` (POST), ``profile`` (API tokens), ``token_revoke`` (token pk, POST) and ``webhook``.
 """
 from django.urls import path
 
@@ -24,6 +24,7 @@ from .views import (
     export,
     gallery,
     media,
+    profile,
     review,
     sequences,
     share,
@@ -41,6 +42,8 @@ urlpatterns = [
     path("sign-in/", account.SignInView.as_view(), name="login"),
     path("sign-out/", account.sign_out, name="logout"),
     path("spend/", spend.spend, name="spend"),
+    path("profile/", profile.profile, name="profile"),
+    path("profile/tokens/<int:pk>/revoke/", profile.revoke_token, name="token_revoke"),
     path("videos/<uuid:uuid>/", gallery.detail, name="detail"),
     path("videos/<uuid:uuid>/share/", share.share_create, name="share_create"),
     path("videos/<uuid:uuid>/review/<slug:what>/", review.review_job, name="review"),

@@ -7,6 +7,7 @@ Generate sequence page, through :mod:`videos.sequences`.
 from django.contrib import admin
 
 from ..models import (
+    ApiToken,
     Collection,
     Project,
     Prompt,
@@ -20,7 +21,7 @@ from ..models import (
 from .assets import VideoAssetAdmin
 from .images import ReferenceImageAdmin
 from .jobs import VideoJobAdmin
-from .projects import CollectionAdmin, ProjectAdmin
+from .projects import ApiTokenAdmin, CollectionAdmin, ProjectAdmin
 from .prompts import PromptAdmin
 from .providers import ProviderCapabilityAdmin
 from .sequences import SequenceAdmin
@@ -35,6 +36,7 @@ admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(ProviderCapability, ProviderCapabilityAdmin)
 admin.site.register(Project, ProjectAdmin)
 admin.site.register(Collection, CollectionAdmin)
+admin.site.register(ApiToken, ApiTokenAdmin)
 
-__all__ = ["CollectionAdmin", "ProjectAdmin", "PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
+__all__ = ["ApiTokenAdmin", "CollectionAdmin", "ProjectAdmin", "PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
            "VideoJobAdmin", "WebhookEventAdmin"]

@@ -61,6 +61,7 @@ from .sequence_commands import (
     sequence_status,
     sequence_stitch,
 )
+from .tokens import token_command
 from .waiting import DONE, wait_with_bar
 
 
@@ -410,6 +411,9 @@ HANDLERS = {
     "delete": delete,
     "batch": batch,
     "sync": sync,
+    ("token", "create"): token_command,
+    ("token", "list"): token_command,
+    ("token", "revoke"): token_command,
     ("sequence", "list"): sequence_list,
     ("sequence", "status"): sequence_status,
     ("sequence", "retry"): sequence_retry,
@@ -424,6 +428,8 @@ def run(console: Console, options: dict[str, Any]) -> None:
     key: Any = options["subcommand"]
     if key == "sequence":
         key = ("sequence", options["sequence_command"])
+    elif key == "token":
+        key = ("token", options["token_command"])
     try:
         HANDLERS[key](console, options)
     except (InvalidRequest, ConfigurationError, JobStateError) as exc:

@@ -1,4 +1,5 @@
 """Models that mirror the provider's videos and the files we keep of them."""
+from .api import ApiToken, IdempotencyKey
 from .asset import AssetVariant, VideoAsset
 from .capability import ProviderCapability
 from .job import JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
@@ -12,6 +13,8 @@ from .share import ShareLink
 from .webhook import WebhookEvent
 
 __all__ = [
+    "ApiToken",
+    "IdempotencyKey",
     "AssetVariant",
     "Collection",
     "Comment",

@@ -1,6 +1,6 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, doctor, roles, approve, reject, share, status, download, remix, edit, extend, resubmit, delete, batch,
+Subcommands: generate, list-models, providers, doctor, roles, approve, reject, share, token, status, download, remix, edit, extend, resubmit, delete, batch,
 sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
@@ -194,6 +194,20 @@ class Command(BaseCommand):
         p.add_argument("--expires", default="7d", metavar="TIME", help="30m, 12h, 7d, 2w (up to 90d). Default 7d.")
         p.add_argument("--url", metavar="URL", help="The site's address to put in front (default: SITE_URL).")
         _common(p)
+
+        p = sub.add_parser("token", help="API tokens: create (prints it once), list, revoke.")
+        tok = p.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+        t = tok.add_parser("create", help="A new token for a user; printed once.")
+        t.add_argument("username", metavar="USERNAME")
+        t.add_argument("--name", required=True, help="What uses it, e.g. 'n8n automation'.")
+        t.add_argument("--days", type=_positive_int, help="It expires after this many days (default: never).")
+        _common(t)
+        t = tok.add_parser("list", help="Tokens (of one user).")
+        t.add_argument("username", nargs="?", metavar="USERNAME")
+        _common(t)
+        t = tok.add_parser("revoke", help="Refuse a token from now on.")
+        t.add_argument("id", type=_positive_int, metavar="ID")
+        _common(t)
 
         p = sub.add_parser("delete", help="Delete jobs at the provider and their stored files.")
         p.add_argument("ids", nargs="+", metavar="ID")

@@ -97,5 +97,6 @@ def sora_settings(emu: Any, **options: Any) -> dict[str, Any]:
         "DOWNLOAD_STALL": 5.0,
         "SWEEP_LEASE": 2.0,
         "SWEEP_DURATION": 0.0,  # one pass per sweep task: settle() and the test worker loop themselves
+        "WEBHOOKS_ALLOW_PRIVATE": True,  # the tests' webhook receivers listen on 127.0.0.1
         **options,
     }

@@ -24,6 +24,7 @@ class VideosConfig(AppConfig):
     def ready(self) -> None:
         from . import (
             checks,  # noqa: F401  registers the system checks
+            outbound,
             pipeline,
             sequences,
         )
@@ -31,6 +32,7 @@ class VideosConfig(AppConfig):
 
         pipeline.connect_receivers()  # a job that reaches "downloading" is queued for its download
         sequences.connect_receivers()  # a shot's job moves its sequence on
+        outbound.connect_receivers()  # events for the outbound webhooks
 
         post_migrate.connect(_after_migrate, sender=self)
 

@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "GROUP_MONTHLY_BUDGETS": {},  # group name -> Decimal-able amount
     "APPROVAL_ABOVE": None,  # Decimal-able: a job or sequence costing more waits for a reviewer
     "VISIBILITY": "all",  # or "projects": people see only the projects they belong to
+    "WEBHOOKS_ALLOW_PRIVATE": False,  # outbound webhooks to private/loopback addresses (tests, an intranet)
     "SITE_URL": "",  # the site's public address (https://videos.example.com), for links the CLI prints
     "CURRENCY": "USD",
     "WEBHOOK_TOLERANCE": 300,

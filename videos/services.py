@@ -20,6 +20,7 @@ from .images import check_image
 from .models import JobError, JobKind, JobStatus, Lease, Project, Prompt, ReferenceImage, VideoJob, VideoJobEvent
 from .policy import Action
 from .providers import get_provider
+from .signals import approval_requested
 from .storage import delete_key
 from .validation import check_extra_params, check_prompt, check_request
 
@@ -96,7 +97,9 @@ def _new_job(user: Any, cost: Decimal, note: str, *, hold: bool | None = None, *
         )
         message = note + _who(user) + (f"; {approvals.why(config, cost, project)}" if hold else "")
         VideoJobEvent.objects.create(job=job, from_status="", to_status=status, message=message)
-        if not hold:
+        if hold:
+            transaction.on_commit(lambda: approval_requested.send(sender=VideoJob, job=job))
+        else:
             submitter.queue_submissions(job.provider)
     return job
 

@@ -10,3 +10,9 @@ webhook_received = Signal()
 
 #: Sent when every asset of a job is stored. kwargs: ``job``.
 job_stored = Signal()
+
+#: Sent after commit when a sequence's stitched video is stored. kwargs: ``sequence``.
+sequence_stored = Signal()
+
+#: Sent after commit when a job is created waiting for approval. kwargs: ``job``.
+approval_requested = Signal()

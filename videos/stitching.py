@@ -23,6 +23,7 @@ from .models import AssetVariant, JobStatus, Sequence, SequenceAsset, SequenceSh
 from .policy import STITCH_STALE
 from .queue import enqueue
 from .sequences import ready_to_stitch, shots_of, update_status
+from .signals import sequence_stored
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ def stitch(sequence_id: int, *, force: bool = False) -> Sequence | None:
                         defaults={"file": keys[variant], "bytes": size, "sha256": sha,
                                   "content_type": storage.CONTENT_TYPES[variant], **meta},
                     )
+                transaction.on_commit(lambda: sequence_stored.send(sender=Sequence, sequence=sequence))
         if not won:
             log.info("stitch of sequence %s (revision %s) superseded; not recorded", sequence.pk, revision)
             previous = set()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import downloads, health, pipeline, stitching, storage
+from . import downloads, health, outbound, pipeline, stitching, storage
 
 
 def submit_due(provider_name: str) -> None:
@@ -38,7 +38,13 @@ def stitch_sequence(sequence_id: int, force: bool = False) -> None:
 def sweep(provider_name: str | None = None) -> dict[str, str]:
     if provider_name is None:  # the minute schedule's sweep, not one of the many a burst kicks
         health.worker_answered()  # doctor and /healthz ask whether a worker ran one lately
+        outbound.resend_due()  # outbound webhook retries that are due
     return pipeline.sweep(provider_name)
+
+
+def deliver_webhook(delivery_pk: int) -> None:
+    """One attempt to deliver an outbound webhook (videos.outbound)."""
+    outbound.deliver(delivery_pk)
 
 
 def process_webhook(event_pk: int) -> None:

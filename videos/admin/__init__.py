@@ -16,11 +16,14 @@ from ..models import (
     Sequence,
     VideoAsset,
     VideoJob,
+    WebhookDelivery,
+    WebhookEndpoint,
     WebhookEvent,
 )
 from .assets import VideoAssetAdmin
 from .images import ReferenceImageAdmin
 from .jobs import VideoJobAdmin
+from .outbound import WebhookDeliveryAdmin, WebhookEndpointAdmin
 from .projects import ApiTokenAdmin, CollectionAdmin, ProjectAdmin
 from .prompts import PromptAdmin
 from .providers import ProviderCapabilityAdmin
@@ -37,6 +40,8 @@ admin.site.register(ProviderCapability, ProviderCapabilityAdmin)
 admin.site.register(Project, ProjectAdmin)
 admin.site.register(Collection, CollectionAdmin)
 admin.site.register(ApiToken, ApiTokenAdmin)
+admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
+admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
 
 __all__ = ["ApiTokenAdmin", "CollectionAdmin", "ProjectAdmin", "PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
-           "VideoJobAdmin", "WebhookEventAdmin"]
+           "VideoJobAdmin", "WebhookDeliveryAdmin", "WebhookEndpointAdmin", "WebhookEventAdmin"]

@@ -4,6 +4,7 @@ from .asset import AssetVariant, VideoAsset
 from .capability import ProviderCapability
 from .job import JobError, JobKind, JobStatus, VideoJob, VideoJobEvent, forgotten_message
 from .lease import Lease
+from .outbound import OutboundEvent, WebhookDelivery, WebhookEndpoint
 from .project import Project
 from .prompt import Prompt
 from .reference_image import ReferenceImage
@@ -25,6 +26,7 @@ __all__ = [
     "JobKind",
     "JobStatus",
     "Lease",
+    "OutboundEvent",
     "Project",
     "Prompt",
     "ProviderCapability",
@@ -37,6 +39,8 @@ __all__ = [
     "VideoAsset",
     "VideoJob",
     "VideoJobEvent",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookEvent",
     "forgotten_message",
 ]

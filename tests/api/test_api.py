@@ -221,3 +221,20 @@ def test_the_profile_page_makes_and_revokes_tokens(sora):
     assert raw not in client.get("/profile/").content.decode()  # shown once
     client.post(f"/profile/tokens/{token.pk}/revoke/")
     assert Api(raw=raw).get("videos/").status_code == 401
+
+
+def test_an_operator_makes_and_revokes_tokens_in_the_admin(sora):
+    boss = UserFactory(username="boss", is_superuser=True, is_staff=True)
+    member = UserFactory(username="pat")
+    admin = Client()
+    admin.force_login(boss)
+    page = admin.post("/admin/sora_videos/apitoken/add/", {"user": member.pk, "name": "CMS", "days": "30"})
+    raw = page.content.decode().split('readonly value="')[1].split('"')[0]
+    token = ApiToken.objects.get(user=member)
+    assert raw.startswith("sora_") and token.expires_at is not None and token.digest == tokens.digest(raw)
+    admin.post("/admin/sora_videos/apitoken/", {"action": "revoke_tokens", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert admin.get("/admin/sora_videos/webhookendpoint/add/").status_code == 200
+    assert admin.get("/admin/sora_videos/webhookdelivery/").status_code == 200
+    assert admin.get("/admin/sora_videos/project/add/").status_code == 200

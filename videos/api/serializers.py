@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from rest_framework import serializers
 
 from .. import advice, conf
@@ -67,7 +67,7 @@ class VideoSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         try:
             url = reverse("videos:detail", args=[job.uuid])
-        except Exception:  # the gallery's URLs are not installed
+        except NoReverseMatch:  # the gallery's URLs are not installed
             return None
         return request.build_absolute_uri(url) if request else url
 

@@ -238,3 +238,16 @@ def test_an_operator_makes_and_revokes_tokens_in_the_admin(sora):
     assert admin.get("/admin/sora_videos/webhookendpoint/add/").status_code == 200
     assert admin.get("/admin/sora_videos/webhookdelivery/").status_code == 200
     assert admin.get("/admin/sora_videos/project/add/").status_code == 200
+
+
+def test_a_stored_reference_image_is_named_by_id_or_url(maker, sora):
+    from videos import services
+
+    ref = services.save_reference_image(_png(), user=maker.user)
+    by_url = maker.post("videos/", {"prompt": "A kite", "seconds": 4, "size": "1280x720",
+                                    "reference_image": f"https://videos.example.com/references/{ref.pk}/"})
+    by_id = maker.post("videos/", {"prompt": "A kite", "seconds": 4, "size": "1280x720", "reference_image": ref.pk})
+    assert by_url.status_code == by_id.status_code == 201
+    assert {VideoJob.objects.get(uuid=r.json()["id"]).reference_image_id for r in (by_url, by_id)} == {ref.pk}
+    missing = maker.post("videos/", {"prompt": "A kite", "reference_image": "https://x/references/999999/"})
+    assert missing.status_code == 400 and "reference_image" in missing.json()

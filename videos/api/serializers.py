@@ -2,6 +2,7 @@
 sizes); :mod:`videos.services` checks the meaning (models, sizes, budgets) as everywhere."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
@@ -80,13 +81,20 @@ class CreateSerializer(StrictSerializer):
     seconds = serializers.IntegerField(required=False, min_value=1, max_value=600)
     fit = serializers.ChoiceField(choices=["crop", "letterbox"], required=False)
     extra_params = serializers.DictField(required=False, help_text="e.g. {\"seed\": 7} where the model takes it")
-    reference_image = serializers.PrimaryKeyRelatedField(queryset=ReferenceImage.objects.all(), required=False,
-                                                         help_text="The id of a stored reference image")
+    reference_image = serializers.CharField(required=False, max_length=500,
+                                            help_text="A stored reference image: its id, or its URL (…/references/12/)")
     image = serializers.ImageField(required=False, help_text="A first frame to upload (JPEG, PNG, WebP)")
     images = serializers.ListField(child=serializers.ImageField(), required=False, max_length=MAX_IMAGES,
                                    help_text="Several images: one shot each (a sequence)")
     title = serializers.CharField(required=False, max_length=200)
     project = serializers.SlugRelatedField(slug_field="name", queryset=Project.objects.all(), required=False)
+
+    def validate_reference_image(self, value: str) -> ReferenceImage:
+        found = re.fullmatch(r"\s*(\d+)\s*", value) or re.search(r"/references/(\d+)/?(?:\?.*)?$", value)
+        ref = ReferenceImage.objects.filter(pk=int(found.group(1))).first() if found else None
+        if ref is None:
+            raise serializers.ValidationError("No stored reference image with that id or URL.")
+        return ref
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)

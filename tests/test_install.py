@@ -76,7 +76,7 @@ from django.contrib.auth.models import Group
 from videos import roles
 roles.ensure_roles()
 member.groups.add(Group.objects.get(name=roles.MAKERS))
-signed = anon.post("/studio/sign-in/?next=/studio/new/", {"username": "member", "password": "pw", "next": "/studio/new/"})
+signed = anon.post("/studio/sign-in/", {"username": "member", "password": "pw", "next": "/studio/new/"})
 assert signed.status_code == 302 and signed["Location"] == "/studio/new/", signed
 assert anon.get("/studio/new/").status_code == 200
 print("SMOKE OK", HostJob.objects.count(), VideoJob.objects.count())

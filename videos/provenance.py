@@ -99,7 +99,8 @@ def write_zip(out: IO[bytes], jobs: Iterable[VideoJob], *, sequence: Sequence | 
             for asset in sequence.assets.all():
                 _copy(asset.file, archive, f"sequence-{asset.variant}.{EXTENSIONS.get(asset.variant, 'bin')}")
         for n, job in enumerate(jobs, 1):
-            folder = "" if len(jobs) == 1 and sequence is None else f"{n:02d}-{slugify(job.prompt_text)[:40] or 'video'}/"
+            single = len(jobs) == 1 and sequence is None
+            folder = "" if single else f"{n:02d}-{slugify(job.prompt_text)[:40] or 'video'}/"
             _add_job(archive, job, folder)
 
 

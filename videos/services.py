@@ -205,7 +205,9 @@ def approve(job: VideoJob, *, user: Any = None) -> VideoJob:
     """A reviewer's yes: the job is submitted, once, even if two reviewers decide at the same moment."""
     policy.require(Action.APPROVE, job)
     with transaction.atomic():
-        if not job.transition(JobStatus.PENDING, expect=(JobStatus.AWAITING_APPROVAL,), message=f"approved{_who(user)}"):
+        approved = job.transition(JobStatus.PENDING, expect=(JobStatus.AWAITING_APPROVAL,),
+                                  message=f"approved{_who(user)}")
+        if not approved:
             raise JobStateError("Another reviewer decided on this video a moment ago; it is sent at most once.")
         submitter.queue_submissions(job.provider)
     approvals.tell_maker(job, approved=True, by=user)

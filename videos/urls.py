@@ -1,20 +1,22 @@
 """URLs of the videos app: ``path("", include("videos.urls"))`` in the site's urls.py (any prefix works).
 
-Names (namespace ``videos``): ``gallery``, ``create`` (the make page; ``?from=<uuid>`` fills it
-with a video's request), ``detail`` (job uuid), ``act`` (job uuid and one of remix, edit,
-extend, resubmit, retry-download, delete: a confirmation page, then POST), ``resubmit`` (the
-same for re-submit), ``asset`` (VideoAsset pk, ``?download=1`` for an attachment),
-``reference_image`` (ReferenceImage pk), ``reference_upload`` (POST, JSON), ``reference_fit``,
-``job_status`` (job uuid, JSON), ``jobs_status`` (``?ids=`` many jobs, JSON), ``sequences``,
-``sequence_detail`` (sequence uuid), ``sequence_asset`` (SequenceAsset pk), ``sequence_status``
-(sequence uuid, JSON), ``sequences_status`` (``?ids=``, JSON), ``spend`` (managers), ``share_create`` (job uuid, POST),
-``share_revoke`` (link pk, POST), ``share`` (token: the public page, no sign-in) and
-``share_file`` (token, ``video`` or ``thumbnail``), ``share_item_file`` (token, job uuid, variant),
-``collection_share`` and ``collection_export`` (collection pk), ``sequence_decide`` (sequence uuid;
-POST ``decision`` approve or reject, ``reason``), ``review`` (job uuid and verdict, rate, comment,
-tags, favourite, collect or uncollect; POST), ``comment`` (comment pk and edit or delete; POST), ``export`` and ``sequence_export`` (uuid: a ZIP
-with ``provenance.json``), ``login``,
-``logout`` (POST), ``profile`` (API tokens), ``token_revoke`` (token pk, POST) and ``webhook``.
+Names (namespace ``videos``), by what they serve:
+
+- browsing: ``gallery``, ``detail`` (job uuid), ``sequences``, ``sequence_detail`` (sequence uuid),
+  ``spend`` (managers), ``profile`` (API tokens; ``token_revoke``: token pk, POST);
+- making: ``create`` (``?from=<uuid>`` fills it with a video's request), ``reference_upload``
+  (POST, JSON), ``reference_fit``, ``act`` (job uuid and remix, edit, extend, resubmit,
+  retry-download, delete, approve or reject: a confirmation page, then POST), ``resubmit``,
+  ``sequence_decide`` (sequence uuid; POST ``decision`` and ``reason``);
+- review and sharing: ``review`` (job uuid and verdict, rate, comment, tags, favourite, collect or
+  uncollect; POST), ``comment`` (pk and edit or delete; POST), ``share_create`` (job uuid, POST),
+  ``share_revoke`` (link pk, POST), ``share``, ``share_file``, ``share_item_file`` (the public page
+  and its files, no sign-in), ``collection_share``, ``collection_export``, ``export`` and
+  ``sequence_export`` (a ZIP with ``provenance.json``);
+- files and JSON: ``asset`` (VideoAsset pk, ``?download=1``), ``reference_image``,
+  ``sequence_asset``, ``job_status``, ``jobs_status`` (``?ids=``), ``sequence_status``,
+  ``sequences_status``;
+- ``login``, ``logout`` (POST) and ``webhook`` (a provider's).
 """
 from django.urls import path
 

@@ -43,5 +43,17 @@ admin.site.register(ApiToken, ApiTokenAdmin)
 admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)
 admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
 
-__all__ = ["ApiTokenAdmin", "CollectionAdmin", "ProjectAdmin", "PromptAdmin", "ProviderCapabilityAdmin", "ReferenceImageAdmin", "SequenceAdmin", "VideoAssetAdmin",
-           "VideoJobAdmin", "WebhookDeliveryAdmin", "WebhookEndpointAdmin", "WebhookEventAdmin"]
+__all__ = [
+    "ApiTokenAdmin",
+    "CollectionAdmin",
+    "ProjectAdmin",
+    "PromptAdmin",
+    "ProviderCapabilityAdmin",
+    "ReferenceImageAdmin",
+    "SequenceAdmin",
+    "VideoAssetAdmin",
+    "VideoJobAdmin",
+    "WebhookDeliveryAdmin",
+    "WebhookEndpointAdmin",
+    "WebhookEventAdmin",
+]

@@ -14,8 +14,8 @@ from ..models import OutboundEvent, WebhookEndpoint
 
 
 class EndpointForm(forms.ModelForm):
-    url = forms.URLField(label="URL", max_length=500, assume_scheme="https", help_text="http(s) only; private addresses need "
-                         "SORA_VIDEOS['WEBHOOKS_ALLOW_PRIVATE'].")
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https",
+                         help_text="http(s) only; private addresses need SORA_VIDEOS['WEBHOOKS_ALLOW_PRIVATE'].")
     events = forms.MultipleChoiceField(choices=OutboundEvent.choices, required=False,
                                        widget=forms.CheckboxSelectMultiple,
                                        help_text="None ticked: every event.")

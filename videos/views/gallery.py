@@ -55,8 +55,9 @@ def gallery(request: HttpRequest) -> HttpResponse:
     page = keyset_page(qs, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     with_files(page.items)
     labels = provider_labels()
-    for job in page.items:  # named on a card only where several providers make videos
-        job.provider_label = labels.get(job.provider, job.provider) if len(labels) > 1 else ""  # type: ignore[attr-defined]
+    labels = labels if len(labels) > 1 else {}  # a card names its provider only where several make videos
+    for job in page.items:
+        job.provider_label = labels.get(job.provider, "")  # type: ignore[attr-defined]
     context = {
         "form": form,
         "page": page,

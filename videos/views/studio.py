@@ -84,7 +84,8 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     job = visible_jobs(request).filter(uuid=source).first() if _is_uuid(source) else None
     if job is None:
         return {}
-    return {"text": job.prompt_text, "project": job.project_id or "", "provider": job.provider, "model": job.model, "size": job.size,
+    return {"text": job.prompt_text, "project": job.project_id or "", "provider": job.provider, "model": job.model,
+            "size": job.size,
             "seconds": str(job.seconds), "fit": job.reference_fit or conf.get("REFERENCE_FIT"),
             "reference_image": job.reference_image_id or ""}
 

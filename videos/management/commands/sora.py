@@ -1,7 +1,8 @@
 """``manage.py sora``: generate, follow, download and organise videos from the command line.
 
-Subcommands: generate, list-models, providers, doctor, roles, approve, reject, share, token, status, download, remix, edit, extend, resubmit, delete, batch,
-sync and sequence (list, status, retry, replace, stitch, download). See docs/cli.md.
+Subcommands: generate, list-models, providers, doctor, roles, approve, reject, share, token, status, download,
+remix, edit, extend, resubmit, delete, batch, sync and sequence (list, status, retry, replace, stitch, download).
+See docs/cli.md.
 The bodies live in :mod:`videos.cli.commands`; this module only builds the parser.
 """
 from __future__ import annotations

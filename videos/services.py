@@ -15,7 +15,7 @@ from django.db import transaction
 
 from . import approvals, capabilities, conf, policy, queue, submitter, tracking, visibility
 from .budgets import check_budget
-from .exceptions import InvalidRequest, JobStateError, ProviderError
+from .exceptions import InvalidRequest, JobStateError, ProviderError, SoraVideosError
 from .images import check_image
 from .models import JobError, JobKind, JobStatus, Lease, Project, Prompt, ReferenceImage, VideoJob, VideoJobEvent
 from .policy import Action
@@ -50,6 +50,14 @@ def estimate_cost(*, model: str | None = None, size: str | None = None, seconds:
     config = conf.provider(provider)
     spec = config.model(model)
     return spec.cost(size or spec.sizes[0], seconds or spec.seconds[0])
+
+
+def job_cost(job: VideoJob, seconds: int | str | None = None) -> Decimal:
+    """What ``job``'s request costs again (``seconds``: another length; 0 if its provider is gone)."""
+    try:
+        return conf.provider(job.provider).model(job.model).cost(job.size, seconds or job.seconds)
+    except SoraVideosError:
+        return Decimal("0")
 
 
 def save_reference_image(source: Any, *, user: Any = None) -> ReferenceImage:
@@ -289,3 +297,24 @@ def delete(job: VideoJob, *, user: Any = None) -> VideoJob:
     )
     job.remote_note = note
     return job
+
+
+def perform(action: str, job: VideoJob, *, user: Any = None, prompt: str = "", seconds: int | str | None = None,
+            reason: str = "") -> VideoJob:
+    """Do ``action`` to ``job`` (a :class:`videos.policy.Action`) with what the surface collected:
+    the one dispatch behind the gallery's and the API's buttons. Returns the job it made or changed."""
+    calls = {
+        Action.SUBMIT: lambda: submit(job),
+        Action.REMIX: lambda: remix(job, prompt, user=user),
+        Action.EDIT: lambda: edit(job, prompt, user=user),
+        Action.EXTEND: lambda: extend(job, prompt, seconds=seconds, user=user),
+        Action.RESUBMIT: lambda: resubmit(job, user=user),
+        Action.REFRESH: lambda: refresh(job),
+        Action.RETRY_DOWNLOAD: lambda: retry_download(job),
+        Action.APPROVE: lambda: approve(job, user=user),
+        Action.REJECT: lambda: reject(job, reason, user=user),
+        Action.DELETE: lambda: delete(job, user=user),
+    }
+    if action not in calls:
+        raise ValueError(f"no service for action {action!r}")
+    return calls[action]()

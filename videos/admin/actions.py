@@ -101,16 +101,6 @@ def _skip_note(user: Any, job: VideoJob, action: str) -> str:
     return found.message if found is not None else ""
 
 
-def _job_cost(job: VideoJob, seconds: Any = None) -> Decimal:
-    config = safe_provider(job.provider)
-    if config is None:
-        return Decimal("0")
-    try:
-        return config.model(job.model).cost(job.size, seconds or job.seconds)
-    except SoraVideosError:
-        return Decimal("0")
-
-
 # --- job actions that spend money ----------------------------------------------------------
 @admin.action(description="Submit selected drafts", permissions=["submit"])
 def submit_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> HttpResponse | None:
@@ -158,8 +148,8 @@ def _prompt_action(
             run_each(request, jobs, one)
             return done(request, created)
     items = [(job, _skip_note(request.user, job, feature)) for job in jobs]
-    per_second = sum((_job_cost(job, 1) for job, note in items if not note), Decimal("0"))
-    cost = sum((_job_cost(job) for job, note in items if not note), Decimal("0"))
+    per_second = sum((services.job_cost(job, 1) for job, note in items if not note), Decimal("0"))
+    cost = sum((services.job_cost(job) for job, note in items if not note), Decimal("0"))
     if "seconds" in form.fields:  # an extension costs the added seconds
         chosen = (form.data.get("seconds") if form.is_bound else None) or form.fields["seconds"].initial
         cost = per_second * Decimal(str(chosen)) if str(chosen or "").isdigit() else None

@@ -185,16 +185,8 @@ class VideoViewSet(Base, viewsets.GenericViewSet):
             checked = serializer(data=self.request.data)
             checked.is_valid(raise_exception=True)
             data = checked.validated_data
-        user = self.request.user
-        result = {
-            Action.REMIX: lambda: services.remix(job, data.get("prompt", ""), user=user),
-            Action.EDIT: lambda: services.edit(job, data.get("prompt", ""), user=user),
-            Action.EXTEND: lambda: services.extend(job, data.get("prompt", ""), seconds=data.get("seconds"), user=user),
-            Action.RESUBMIT: lambda: services.resubmit(job, user=user),
-            Action.RETRY_DOWNLOAD: lambda: services.retry_download(job),
-            Action.APPROVE: lambda: services.approve(job, user=user),
-            Action.REJECT: lambda: services.reject(job, data.get("reason", ""), user=user),
-        }[name]()
+        result = services.perform(name, job, user=self.request.user, prompt=data.get("prompt", ""),
+                                  seconds=data.get("seconds"), reason=data.get("reason", ""))
         return self._out(result, 201 if result.pk != job.pk else 200)
 
     @extend_schema(request=PromptSerializer, responses={201: VideoSerializer})

@@ -5,7 +5,6 @@ rule the admin asks too), confirmed on a page that shows what it costs, and done
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -46,14 +45,6 @@ def offered(user: Any, job: VideoJob) -> list[dict[str, str]]:
             for slug, (action, label, _) in ACTIONS.items() if policy.allows_for(user, action, job)]
 
 
-def _rate(job: VideoJob) -> Decimal:
-    """Price per second of the job's model and size (0 if its provider is gone)."""
-    try:
-        return conf.provider(job.provider).model(job.model).cost(job.size, 1)
-    except SoraVideosError:
-        return Decimal("0")
-
-
 def _form(action: str, job: VideoJob, data: Any) -> Any:
     if action == Action.EXTEND:
         try:
@@ -69,22 +60,9 @@ def _form(action: str, job: VideoJob, data: Any) -> Any:
 
 
 def _do(action: str, job: VideoJob, user: Any, form: Any) -> VideoJob:
-    prompt = (form.cleaned_data.get("prompt") or "") if form is not None else ""
-    if action == Action.REMIX:
-        return services.remix(job, prompt, user=user)
-    if action == Action.EDIT:
-        return services.edit(job, prompt, user=user)
-    if action == Action.EXTEND:
-        return services.extend(job, prompt, seconds=form.cleaned_data["seconds"], user=user)
-    if action == Action.RESUBMIT:
-        return services.resubmit(job, user=user)
-    if action == Action.RETRY_DOWNLOAD:
-        return services.retry_download(job)
-    if action == Action.APPROVE:
-        return services.approve(job, user=user)
-    if action == Action.REJECT:
-        return services.reject(job, form.cleaned_data["reason"], user=user)
-    return services.delete(job, user=user)
+    data = form.cleaned_data if form is not None else {}
+    return services.perform(action, job, user=user, prompt=data.get("prompt") or "", seconds=data.get("seconds"),
+                            reason=data.get("reason") or "")
 
 
 def _done(request: HttpRequest, action: str, job: VideoJob, result: VideoJob) -> HttpResponse:
@@ -127,7 +105,7 @@ def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
                 messages.error(request, exc.message)
         except SoraVideosError as exc:
             messages.error(request, str(exc))
-    rate = _rate(job)
+    rate = services.job_cost(job, 1)
     cost = rate * int(form["seconds"].value() or 0) if action == Action.EXTEND else rate * job.seconds
     spendable = budgets.spendable(request.user) if action in SPENDS else None
     return render_page(request, "sora_videos/act.html", {

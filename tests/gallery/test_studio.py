@@ -257,3 +257,10 @@ def test_the_local_emulator_is_named_once_by_the_banner(maker):
     for url in (reverse("videos:gallery"), reverse("videos:create")):
         html = maker.get(url).content.decode()
         assert html.count("Local emulator") == 1, url
+
+
+def test_a_sequence_does_not_take_a_single_reference_image_as_well(maker):
+    shots = [SimpleUploadedFile(f"s{n}.png", _png(), "image/png") for n in range(2)]
+    response = _make(maker, shot_images=shots, reference_upload=SimpleUploadedFile("r.png", _png(), "image/png"))
+    assert response.status_code == 400 and "A sequence takes one image per shot" in response.content.decode()
+    assert not Sequence.objects.exists() and not VideoJob.objects.exists()

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import approvals, budgets, conf, policy, sequences, services, visibility
+from .. import approvals, budgets, conf, making, policy, sequences, services, visibility
 from ..exceptions import BudgetExceeded, InvalidRequest, JobStateError, NotPermitted, ProviderError, SoraVideosError
 from ..filters import GalleryFilterForm
 from ..models import IdempotencyKey, Sequence, VideoAsset, VideoJob
@@ -154,17 +154,12 @@ class VideoViewSet(Base, viewsets.GenericViewSet):
         return self._made(made, 201)
 
     def _make(self, data: dict[str, Any]) -> VideoJob | Sequence:
-        user = self.request.user
-        prompts = sequences.split_prompts(data["prompt"])
-        images = data.get("images") or []
-        common = {"provider": data.get("provider"), "model": data.get("model"), "size": data.get("size"),
-                  "fit": data.get("fit"), "extra_params": data.get("extra_params"), "user": user,
-                  "project": data.get("project")}
-        if len(prompts) > 1 or len(images) > 1:
-            shots = sequences.plan_shots(prompts, images, seconds=data.get("seconds"))
-            return sequences.create_sequence(shots, title=data.get("title", ""), seconds=data.get("seconds"), **common)
-        reference = data.get("image") or data.get("reference_image") or (images[0] if images else None)
-        return services.create_video(prompts[0], seconds=data.get("seconds"), reference_image=reference, **common)
+        return making.make(
+            sequences.split_prompts(data["prompt"]), data.get("images") or [],
+            reference=data.get("image") or data.get("reference_image"), seconds=data.get("seconds"),
+            title=data.get("title", ""), provider=data.get("provider"), model=data.get("model"),
+            size=data.get("size"), fit=data.get("fit"), extra_params=data.get("extra_params"),
+            user=self.request.user, project=data.get("project"))
 
     def _made(self, made: VideoJob | Sequence | None, code: int) -> Response:
         if isinstance(made, Sequence):

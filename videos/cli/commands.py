@@ -14,9 +14,9 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import capabilities, conf, policy, sequences, services
+from .. import capabilities, conf, making, policy, sequences, services
 from ..exceptions import ConfigurationError, InvalidRequest, JobStateError, ProviderError, SoraVideosError
-from ..models import AssetVariant, JobStatus, VideoJob
+from ..models import AssetVariant, JobStatus, Sequence, VideoJob
 from ..policy import Action
 from ..validation import parse_size
 from . import EXIT_FAILED, EXIT_INVALID, EXIT_TIMEOUT
@@ -92,25 +92,18 @@ def generate(console: Console, o: dict[str, Any]) -> None:
     wait = o["wait"] or bool(o["output"])
     target = _target(o["output"], f"{UUID_PLACEHOLDER}.mp4") if wait else None
 
-    if len(prompts) > 1 or len(images) > 1:
-        shots = sequences.plan_shots(prompts, images, seconds=o["seconds"])
-        sequence = sequences.create_sequence(
-            shots, title=o["title"] or "", provider=o["provider"], model=o["model"], size=size,
-            seconds=o["seconds"], extra_params=extras, user=user, fit=o["fit"], project=project,
-        )
-        _sequence_created(console, sequence, o)
+    made = making.make(prompts, images, seconds=o["seconds"], title=o["title"] or "", provider=o["provider"],
+                       model=o["model"], size=size, extra_params=extras, user=user, fit=o["fit"], project=project)
+    if isinstance(made, Sequence):
+        _sequence_created(console, made, o)
         if target is not None:
-            _wait_sequence_and_save(console, sequence, target, o["timeout"], json_out=o["json"])
+            _wait_sequence_and_save(console, made, target, o["timeout"], json_out=o["json"])
         elif o["json"]:
-            console.out(json.dumps({"sequence": sequence_json(sequence)}, indent=2))
+            console.out(json.dumps({"sequence": sequence_json(made)}, indent=2))
         else:
-            console.out(str(sequence.pk))
+            console.out(str(made.pk))
         return
-
-    job = services.create_video(
-        prompts[0], model=o["model"], size=size, seconds=o["seconds"], reference_image=images[0] if images else None,
-        provider=o["provider"], user=user, extra_params=extras, fit=o["fit"], project=project,
-    )
+    job = made
     if target is None:
         _queued(console, job, o)
     else:

@@ -16,10 +16,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from .. import budgets, conf, http, policy, sequences, services, visibility
+from .. import budgets, conf, http, making, policy, sequences, services, visibility
 from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import MakeForm, model_table
-from ..models import ReferenceImage
+from ..models import ReferenceImage, Sequence
 from .access import gallery_access, no_access, visible_jobs
 from .pages import render_page
 
@@ -51,21 +51,16 @@ def _make(request: HttpRequest, form: MakeForm) -> HttpResponse | None:
               "fit": data.get("fit") or None, "extra_params": form.extra_params(), "user": request.user,
               "project": data.get("project")}
     try:
-        prompts = sequences.split_prompts(text)
-        if len(prompts) > 1 or len(images) > 1:
-            if data.get("reference_upload") or data.get("reference_image"):
-                raise InvalidRequest("A sequence takes its images from “Images for a sequence”; remove the "
-                                     "single reference image.", field="reference_image")
-            shots = sequences.plan_shots(prompts, images, seconds=data["seconds"])
-            made = sequences.create_sequence(shots, title=data.get("title") or "", seconds=data["seconds"], **common)
-            messages.success(request, f"Sequence “{made.title}” is queued: {len(shots)} shots.")
+        made = making.make(sequences.split_prompts(text), images, seconds=data["seconds"],
+                           reference=data.get("reference_upload") or data.get("reference_image"),
+                           title=data.get("title") or "", **common)
+        if isinstance(made, Sequence):
+            messages.success(request, f"Sequence “{made.title}” is queued: {made.shots.count()} shots.")
             target = reverse("videos:sequence_detail", args=[made.uuid])
         else:
-            reference = data.get("reference_upload") or data.get("reference_image") or (images[0] if images else None)
-            job = services.create_video(text, seconds=data["seconds"], reference_image=reference, **common)
-            messages.success(request, f"Your video is queued ({job.seconds} s, {job.size}, estimated "
-                                      f"{job.estimated_cost:.2f} {conf.get('CURRENCY')}).")
-            target = reverse("videos:detail", args=[job.uuid])
+            messages.success(request, f"Your video is queued ({made.seconds} s, {made.size}, estimated "
+                                      f"{made.estimated_cost:.2f} {conf.get('CURRENCY')}).")
+            target = reverse("videos:detail", args=[made.uuid])
     except InvalidRequest as exc:
         field = FORM_FIELDS.get(exc.field or "", exc.field)
         form.add_error(field if field in form.fields else None, exc.message)

@@ -68,12 +68,12 @@ def check_budget(user: Any, cost: Decimal, project: Any = None) -> None:
                    whose=f"the group {group.name!r}'s", budget=f"group:{group.name}")
 
 
-def remaining(user: Any) -> Decimal | None:
-    """What the user may still spend this month under their own budget (None: no budget)."""
-    user_budget = conf.get("USER_MONTHLY_BUDGET")
-    if user_budget is None or user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return max(Decimal("0"), Decimal(str(user_budget)) - _committed(Q(owner=user)))
+def limited(user: Any, project: Any = None) -> bool:
+    """Whether any budget applies to this spender (then spending takes the one budget lock)."""
+    if project is not None and project.monthly_budget is not None:
+        return True
+    return bool(user is not None and getattr(user, "is_authenticated", False) and (
+        conf.get("USER_MONTHLY_BUDGET") is not None or conf.get("GROUP_MONTHLY_BUDGETS")))
 
 
 @dataclass
@@ -102,7 +102,8 @@ def summary(user: Any) -> list[Spend]:
     return rows
 
 
-def spendable(user: Any) -> Decimal | None:
-    """The most the user can commit now under every budget that applies (None: no limit)."""
-    lefts = [row.left for row in summary(user) if row.left is not None]
+def spendable(user: Any, rows: list[Spend] | None = None) -> Decimal | None:
+    """The most the user can commit now under every budget that applies (None: no limit);
+    ``rows``: their :func:`summary`, when the page has it already."""
+    lefts = [row.left for row in (summary(user) if rows is None else rows) if row.left is not None]
     return min(lefts) if lefts else None

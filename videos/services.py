@@ -13,7 +13,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from . import approvals, capabilities, conf, policy, queue, submitter, tracking, visibility
+from . import approvals, budgets, capabilities, conf, policy, queue, submitter, tracking, visibility
 from .budgets import check_budget
 from .exceptions import InvalidRequest, JobStateError, ProviderError, SoraVideosError
 from .images import check_image
@@ -79,10 +79,7 @@ def _commit_spend(user: Any, cost: Decimal, project: Any = None) -> None:
     """Check ``cost`` against the budgets under the one budget lock; the caller commits the spend
     (a new pending job, a draft turned pending) in the same transaction, so two spenders never
     both fit in the last dollar. Every path that spends goes through here."""
-    project_budget = project is not None and project.monthly_budget is not None
-    if cost > 0 and (project_budget or (user is not None and getattr(user, "is_authenticated", False) and (
-        conf.get("USER_MONTHLY_BUDGET") is not None or conf.get("GROUP_MONTHLY_BUDGETS")
-    ))):
+    if cost > 0 and budgets.limited(user, project):
         Lease.lock("budget")
     check_budget(user, cost, project)
 

@@ -121,7 +121,7 @@ class GeneratePageMixin:
         ref_id = form.value("reference_image") or (form.initial.get("reference_image") if not form.is_bound else "")
         if ref_id and str(ref_id).isdigit():
             reference = ReferenceImage.objects.filter(pk=int(ref_id)).first()
-        remaining = budgets.remaining(request.user)
+        remaining = budgets.spendable(request.user)
         context = {
             **admin_page(self, request, "Generate a video"),
             "form": form,

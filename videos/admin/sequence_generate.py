@@ -154,7 +154,7 @@ class GenerateSequenceMixin:
 
     def render_generate(self, request: HttpRequest, form: SequenceSettingsForm, shots: Any) -> TemplateResponse:
         provider = safe_provider(form.value("provider") or None) or conf.provider()
-        remaining = budgets.remaining(request.user)
+        remaining = budgets.spendable(request.user)
         rows = [{"form": f, "number": n, "kept": f.kept_preview()} for n, f in enumerate(shots.forms, 1)]
         for row in rows:
             row["kept_url"] = reference_image_url(row["kept"])

@@ -20,7 +20,7 @@ from ..forms import ExtendForm, NewPromptForm, RejectForm
 from ..models import JobStatus, VideoJob
 from ..policy import Action
 from .access import gallery_access, visible_jobs, visible_sequence
-from .pages import render_page
+from .pages import render_page, spend_of
 
 #: URL slug -> (action, button, what happens)
 ACTIONS: dict[str, tuple[str, str, str]] = {
@@ -107,7 +107,7 @@ def act(request: HttpRequest, uuid: Any, slug: str) -> HttpResponse:
             messages.error(request, str(exc))
     rate = services.job_cost(job, 1)
     cost = rate * int(form["seconds"].value() or 0) if action == Action.EXTEND else rate * job.seconds
-    spendable = budgets.spendable(request.user) if action in SPENDS else None
+    spendable = budgets.spendable(request.user, spend_of(request)) if action in SPENDS else None
     return render_page(request, "sora_videos/act.html", {
         "job": job, "action": action, "slug": slug, "label": label, "explanation": explanation,
         "refusal": refusal, "form": form, "spends": action in SPENDS, "cost": cost, "rate": rate,

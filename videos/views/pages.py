@@ -20,13 +20,20 @@ def site_base() -> Any:
     return select_template(["base.html", "sora_videos/standalone_base.html"])
 
 
+def spend_of(request: HttpRequest) -> list[budgets.Spend]:
+    """The member's spend this month (:func:`videos.budgets.summary`), read once per request."""
+    if not hasattr(request, "_sora_spend"):
+        request._sora_spend = budgets.summary(request.user)  # type: ignore[attr-defined]
+    return request._sora_spend  # type: ignore[attr-defined]
+
+
 def member_context(request: HttpRequest) -> dict[str, Any]:
     """What the header shows a signed-in member: may they make videos, their spend and what is left."""
     user = request.user
     if not user.is_authenticated:
         return {}
     may_make = policy.may_make(user)
-    return {"sora_may_make": may_make, "sora_spend": budgets.summary(user) if may_make else [],
+    return {"sora_may_make": may_make, "sora_spend": spend_of(request) if may_make else [],
             "sora_manages": policy.manages(user), "sora_currency": conf.get("CURRENCY")}
 
 

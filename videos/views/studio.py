@@ -21,7 +21,7 @@ from ..exceptions import InvalidRequest, SoraVideosError
 from ..forms import MakeForm, model_table
 from ..models import ReferenceImage, Sequence
 from .access import gallery_access, no_access, visible_jobs
-from .pages import render_page
+from .pages import render_page, spend_of
 
 #: services' InvalidRequest.field -> the make form's field
 FORM_FIELDS = {"prompt": "text", "reference_image": "reference_upload", "shots": "shot_images", "budget": None}
@@ -105,7 +105,7 @@ def create(request: HttpRequest) -> HttpResponse:
             return response
     count = _shot_count(form)
     estimate = _estimate(form, count)
-    spendable = budgets.spendable(request.user)
+    spendable = budgets.spendable(request.user, spend_of(request))
     reference = None
     ref_id = str(form.value("reference_image") or "")
     if ref_id.isdigit():

@@ -18,7 +18,7 @@ import socket
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -86,12 +86,15 @@ def video_data(job: VideoJob) -> dict[str, Any]:
     }
 
 
-def emit(event_type: str, data: dict[str, Any]) -> list[WebhookDelivery]:
-    """Store one delivery per endpoint that wants ``event_type`` and queue them (after commit)."""
+def emit(event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> list[WebhookDelivery]:
+    """Store one delivery per endpoint that wants ``event_type`` and queue them (after commit).
+    ``data`` may be a function: it is called only when an endpoint wants the event, so the
+    pipeline's status changes cost one query when nobody listens."""
     endpoints = [e for e in WebhookEndpoint.objects.filter(active=True, paused_at__isnull=True) if e.wants(event_type)]
     if not endpoints:
         return []
-    payload = {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+    payload = {"type": event_type, "timestamp": timezone.now().isoformat(),
+               "data": data() if callable(data) else data}
     made = [WebhookDelivery.objects.create(endpoint=e, event_id=f"msg_{uuid.uuid4().hex}", event_type=event_type,
                                            payload=payload, next_attempt_at=timezone.now()) for e in endpoints]
     for delivery in made:
@@ -198,26 +201,23 @@ def resend_due(limit: int = 500) -> int:
 
 # --- events from the app's signals ----------------------------------------------------------
 def _on_status(sender: Any, job: VideoJob, old_status: str, new_status: str, **kwargs: Any) -> None:
-    if new_status in STATUS_EVENTS and WebhookEndpoint.objects.filter(active=True).exists():
-        emit(STATUS_EVENTS[new_status], video_data(job))
+    if new_status in STATUS_EVENTS:
+        emit(STATUS_EVENTS[new_status], lambda: video_data(job))
 
 
 def _on_stored(sender: Any, job: VideoJob, **kwargs: Any) -> None:
-    if WebhookEndpoint.objects.filter(active=True).exists():
-        emit(OutboundEvent.VIDEO_STORED, video_data(job))
+    emit(OutboundEvent.VIDEO_STORED, lambda: video_data(job))
 
 
 def _on_sequence(sender: Any, sequence: Sequence, **kwargs: Any) -> None:
-    if WebhookEndpoint.objects.filter(active=True).exists():
-        emit(OutboundEvent.SEQUENCE_STORED, {
-            "id": str(sequence.uuid), "title": sequence.title, "status": sequence.status,
-            "videos": [str(s.job.uuid) for s in sequence.shots.select_related("job") if s.job is not None],
-            "page": _absolute("videos:sequence_detail", sequence.uuid)})
+    emit(OutboundEvent.SEQUENCE_STORED, lambda: {
+        "id": str(sequence.uuid), "title": sequence.title, "status": sequence.status,
+        "videos": [str(s.job.uuid) for s in sequence.shots.select_related("job") if s.job is not None],
+        "page": _absolute("videos:sequence_detail", sequence.uuid)})
 
 
 def _on_approval(sender: Any, job: VideoJob, **kwargs: Any) -> None:
-    if WebhookEndpoint.objects.filter(active=True).exists():
-        emit(OutboundEvent.APPROVAL_REQUESTED, video_data(job))
+    emit(OutboundEvent.APPROVAL_REQUESTED, lambda: video_data(job))
 
 
 def connect_receivers() -> None:

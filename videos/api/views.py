@@ -105,9 +105,12 @@ class VideoViewSet(Base, viewsets.GenericViewSet):
             raise Http404("No such video.")
         return job
 
-    def _out(self, job: VideoJob, code: int = 200) -> Response:
-        job = self.get_queryset().get(pk=job.pk)
+    def _show(self, job: VideoJob, code: int = 200) -> Response:
         return Response(VideoSerializer(job, context={"request": self.request}).data, status=code)
+
+    def _out(self, job: VideoJob, code: int = 200) -> Response:
+        """A job a service made or changed, read again with its owner, parent and files."""
+        return self._show(self.get_queryset().get(pk=job.pk), code)
 
     @extend_schema(parameters=[OpenApiParameter(name, str, description="As the gallery's filter") for name in
                                GalleryFilterForm.FILTER_FIELDS])
@@ -119,7 +122,7 @@ class VideoViewSet(Base, viewsets.GenericViewSet):
         return self.get_paginated_response(VideoSerializer(page, many=True, context={"request": request}).data)
 
     def retrieve(self, request: Request, uuid: Any = None) -> Response:
-        return self._out(self._job())
+        return self._show(self._job())
 
     @extend_schema(request={"multipart/form-data": CreateSerializer, "application/json": CreateSerializer},
                    responses={201: VideoSerializer})

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Avg
 from django.utils import timezone
 
-from . import permissions, policy
+from . import permissions, policy, visibility
 from .exceptions import InvalidRequest, NotPermitted
 from .models import Collection, Comment, Favourite, JobStatus, Rating, ReviewStatus, VideoJob
 
@@ -126,3 +126,10 @@ def collect(job: VideoJob, user: Any, name: str) -> Collection:
 
 def uncollect(job: VideoJob, collection: Collection) -> None:
     collection.jobs.remove(job)
+
+
+def stored_jobs(collection: Collection, user: Any) -> Any:
+    """The collection's stored videos that ``user`` may see, newest first (None: all of them):
+    what its export holds and what its share link shows."""
+    jobs = collection.jobs.filter(status=JobStatus.COMPLETED, stored_at__isnull=False).order_by("-created_at")
+    return visibility.scope(jobs, user) if user is not None else jobs

@@ -16,9 +16,9 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from . import policy, visibility
+from . import policy, review
 from .exceptions import InvalidRequest, NotPermitted
-from .models import Collection, JobStatus, ShareLink, VideoJob
+from .models import Collection, ShareLink, VideoJob
 from .policy import Action
 
 DEFAULT_EXPIRY = "7d"
@@ -54,7 +54,7 @@ def create_for_collection(collection: Collection, *, user: Any = None, expires: 
     if user is not None and getattr(user, "is_authenticated", False):
         if collection.owner_id != user.pk and not policy.manages(user):
             raise NotPermitted("Only the person who made this collection or a video manager may share it.")
-    if not shown_jobs_of(collection, user).exists():
+    if not review.stored_jobs(collection, user).exists():
         raise InvalidRequest("The collection has no stored video to share yet.", field="collection")
     return ShareLink.objects.create(
         token=secrets.token_urlsafe(32), collection=collection, expires_at=timezone.now() + parse_expiry(expires),
@@ -62,17 +62,11 @@ def create_for_collection(collection: Collection, *, user: Any = None, expires: 
     )
 
 
-def shown_jobs_of(collection: Collection, sharer: Any) -> Any:
-    """The collection's stored videos that its sharer may see (what the public page shows)."""
-    jobs = collection.jobs.filter(status=JobStatus.COMPLETED, stored_at__isnull=False).order_by("-created_at")
-    return visibility.scope(jobs, sharer) if sharer is not None else jobs
-
-
 def shown_jobs(link: ShareLink) -> list[VideoJob]:
     """What a live link shows: its video, or its collection's."""
     if link.job_id:
         return [link.job]
-    return list(shown_jobs_of(link.collection, link.created_by).prefetch_related("assets"))
+    return list(review.stored_jobs(link.collection, link.created_by).prefetch_related("assets"))
 
 
 def revoke(link: ShareLink) -> ShareLink:

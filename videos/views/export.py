@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from .. import provenance, sequences, visibility
+from .. import provenance, review, sequences
 from ..models import Collection, JobStatus
 from .access import gallery_access, visible_jobs, visible_sequence
 
@@ -57,8 +57,7 @@ def export_sequence(request: HttpRequest, uuid: Any) -> HttpResponse:
 @gallery_access
 def export_collection(request: HttpRequest, pk: int) -> HttpResponse:
     collection = Collection.objects.filter(pk=pk).first()
-    jobs = list(visibility.scope(collection.jobs.filter(status=JobStatus.COMPLETED, stored_at__isnull=False),
-                                 request.user).order_by("-created_at")) if collection is not None else []
+    jobs = list(review.stored_jobs(collection, request.user)) if collection is not None else []
     if not jobs:
         raise Http404("No stored video in this collection.")
     name = f"{slugify(collection.name)[:40] or 'collection'}.zip"

@@ -30,6 +30,11 @@ def links_of(user: Any, job: VideoJob) -> list[ShareLink]:
     return list(links if policy.manages(user) else links.filter(created_by=user))
 
 
+def _say_made(request: HttpRequest, link: ShareLink) -> None:
+    url = request.build_absolute_uri(reverse("videos:share", args=[link.token]))
+    messages.success(request, f"Share link made, valid until {link.expires_at:%Y-%m-%d %H:%M %Z}: {url}")
+
+
 @require_POST
 @gallery_access
 def share_create(request: HttpRequest, uuid: Any) -> HttpResponse:
@@ -41,8 +46,7 @@ def share_create(request: HttpRequest, uuid: Any) -> HttpResponse:
     except SoraVideosError as exc:
         messages.error(request, f"Not shared: {exc}")
     else:
-        url = request.build_absolute_uri(reverse("videos:share", args=[link.token]))
-        messages.success(request, f"Share link made, valid until {link.expires_at:%Y-%m-%d %H:%M %Z}: {url}")
+        _say_made(request, link)
     return redirect("videos:detail", uuid=job.uuid)
 
 
@@ -98,6 +102,5 @@ def share_collection(request: HttpRequest, pk: int) -> HttpResponse:
     except SoraVideosError as exc:
         messages.error(request, f"Not shared: {exc}")
     else:
-        url = request.build_absolute_uri(reverse("videos:share", args=[link.token]))
-        messages.success(request, f"Share link made, valid until {link.expires_at:%Y-%m-%d %H:%M %Z}: {url}")
+        _say_made(request, link)
     return redirect(back)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_migrate
 
 from .permissions import APP_LABEL
@@ -12,8 +13,6 @@ class VideosConfig(AppConfig):
 
     def import_models(self) -> None:
         """The models use django-taggit's: say so plainly before its own import error would."""
-        from django.core.exceptions import ImproperlyConfigured
-
         if "taggit" not in {config.label for config in self.apps.get_app_configs()}:
             raise ImproperlyConfigured(
                 "The videos app tags videos with django-taggit: add \"taggit\" to INSTALLED_APPS (before \"videos\" "

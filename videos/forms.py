@@ -19,7 +19,6 @@ def model_table() -> dict[str, Any]:
     providers: dict[str, Any] = {}
     for name, config in conf.providers().items():
         providers[name] = {
-            "label": config.display_name,
             "emulator": config.emulator,
             "dialect": config.dialect,
             "features": capabilities.features(config),

@@ -260,6 +260,8 @@ def test_app_mounts_under_any_prefix(client, real_job, viewer, settings):
 def test_pages_work_in_a_site_without_base_html(signed_in, real_job, settings):
     """A site with no templates/base.html gets the app's standalone shell, still labelled."""
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]
+    provider = {**settings.SORA_VIDEOS["PROVIDERS"]["emu"], "LABEL": "Local emulator"}  # as the site labels it
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "PROVIDERS": {"emu": provider}}
     html = signed_in.get(reverse("videos:gallery")).content.decode()
     assert "Sora Studio" not in html  # the site's header is not there ...
     assert 'class="brand"' in html and "Local emulator" in html  # ... the app's shell is

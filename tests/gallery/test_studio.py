@@ -252,7 +252,9 @@ def test_an_extension_reads_the_same_in_the_admin_and_the_gallery(maker, sora):
     assert "1280x720 · +4 s" in changelist and "1280x720 · 4 s" in changelist
 
 
-def test_the_local_emulator_is_named_once_by_the_banner(maker):
+def test_the_local_emulator_is_named_once_by_the_banner(maker, settings):
+    provider = {**settings.SORA_VIDEOS["PROVIDERS"]["emu"], "LABEL": "Local emulator"}  # as the site labels it
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "PROVIDERS": {"emu": provider}}
     VideoJobFactory(owner=maker.user, done=True)
     for url in (reverse("videos:gallery"), reverse("videos:create")):
         html = maker.get(url).content.decode()

@@ -1,8 +1,6 @@
 """A member's profile page: their API tokens (made here, shown once, revoked here)."""
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -43,4 +41,4 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("videos:profile")
 
 
-__all__: list[Any] = ["profile", "revoke_token"]
+__all__ = ["profile", "revoke_token"]

@@ -80,8 +80,7 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     if job is None:
         return {}
     return {"text": job.prompt_text, "project": job.project_id or "", "provider": job.provider, "model": job.model,
-            "size": job.size,
-            "seconds": str(job.seconds), "fit": job.reference_fit or conf.get("REFERENCE_FIT"),
+            "size": job.size, "seconds": str(job.seconds), "fit": job.reference_fit or conf.get("REFERENCE_FIT"),
             "reference_image": job.reference_image_id or ""}
 
 

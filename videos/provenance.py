@@ -98,8 +98,8 @@ def write_zip(out: IO[bytes], jobs: Iterable[VideoJob], *, sequence: Sequence | 
         if sequence is not None:
             for asset in sequence.assets.all():
                 _copy(asset.file, archive, f"sequence-{asset.variant}.{EXTENSIONS.get(asset.variant, 'bin')}")
+        single = len(jobs) == 1 and sequence is None
         for n, job in enumerate(jobs, 1):
-            single = len(jobs) == 1 and sequence is None
             folder = "" if single else f"{n:02d}-{slugify(job.prompt_text)[:40] or 'video'}/"
             _add_job(archive, job, folder)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from .. import conf, provenance
+from .. import conf, provenance, services
 from . import EXIT_FAILED, EXIT_INVALID
 from .console import Console
 
@@ -29,7 +29,7 @@ def apply(console: Console, o: dict[str, Any]) -> dict[str, Any]:
     if request.image is not None and not o.get("image"):
         o["image"] = [str(request.image)]
     config = conf.provider(o["provider"])
-    cost = config.model(o["model"]).cost(str(o["size"]), o["seconds"])
+    cost = services.estimate_cost(provider=config.name, model=o["model"], size=str(o["size"]), seconds=o["seconds"])
     question = (f"Make it again as a new video at {config.display_name}: {o['model']}, {o['size']}, {o['seconds']} s, "
                 f"estimated {cost:.2f} {conf.get('CURRENCY')}")
     if not o.get("yes"):

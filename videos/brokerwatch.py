@@ -15,8 +15,9 @@ import threading
 import time
 from typing import Callable
 
-from django.conf import settings
 from django.db import connections
+
+from . import queue
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,7 @@ _started = threading.Event()
 
 def start(on_back: Callable[[], None]) -> bool:
     """Start this process's watcher (once); ``on_back`` runs after the broker answers again."""
-    cluster = getattr(settings, "Q_CLUSTER", {})
-    if not (cluster.get("redis") or cluster.get("django_redis")) or _started.is_set():
+    if not queue.uses_redis() or _started.is_set():
         return False
     _started.set()
     threading.Thread(target=_watch, args=(on_back,), name="sora-broker-watch", daemon=True).start()

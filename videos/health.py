@@ -24,7 +24,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from . import capabilities, conf, shutdown, storage
+from . import capabilities, conf, queue, shutdown, storage
 from .exceptions import ConfigurationError, ProviderError
 from .models import Lease
 from .providers import get_provider
@@ -55,7 +55,7 @@ def announce(proc_name: str) -> None:
     """A cluster worker's first line in the log: which cluster, broker and storage it works with."""
     cluster = getattr(settings, "Q_CLUSTER", {}).get("name", "")
     log.info("worker %s of cluster %r started: broker %s, storage %s, providers %s", proc_name or os.getpid(),
-             cluster, _broker_name(), storage.where(), ", ".join(conf.providers()))
+             cluster, queue.broker_name(), storage.where(), ", ".join(conf.providers()))
 
 
 def worker_answered() -> None:
@@ -98,22 +98,14 @@ def broker() -> Check:
     from django_q.brokers import get_broker  # django-q2's modules need the app registry ready
 
     try:
-        queue = get_broker()
-        waiting = queue.queue_size()  # a round trip (LLEN on Redis, a count on the ORM broker)
-        info = queue.info()
+        found = get_broker()
+        waiting = found.queue_size()  # a round trip (LLEN on Redis, a count on the ORM broker)
+        info = found.info()
     except Exception as exc:
-        return Check("broker", False, f"{_broker_name()} cannot be reached: {type(exc).__name__}: {exc}",
+        return Check("broker", False, f"{queue.broker_name()} cannot be reached: {type(exc).__name__}: {exc}",
                      "Start the broker (Redis: redis-server) or fix SORA_REDIS_URL; jobs created meanwhile "
                      "wait in the database and are submitted once it is back.", critical=True)
-    return Check("broker", True, f"{info} at {_broker_name()}: answered; {waiting} task(s) waiting", critical=True)
-
-
-def _broker_name() -> str:
-    cluster = getattr(settings, "Q_CLUSTER", {})
-    if cluster.get("redis"):
-        redis = cluster["redis"]
-        return conf.safe_url(redis) if isinstance(redis, str) else "Redis"
-    return f"the database {cluster['orm']!r}" if cluster.get("orm") else "the configured broker"
+    return Check("broker", True, f"{info} at {queue.broker_name()}: answered; {waiting} task(s) waiting", critical=True)
 
 
 def storage_check(*, write: bool) -> Check:

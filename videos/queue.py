@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any, Callable
 
+from django.conf import settings
 from django.db import transaction
 
 from . import conf
@@ -82,3 +83,20 @@ def enqueue_once(name: str, func: str, *args: Any) -> bool:
 def started(*names: str) -> None:
     """The task queued under each of ``names`` has begun: a caller may queue the next one."""
     Lease.objects.filter(name__in=[f"queued:{name}" for name in names]).delete()
+
+
+def uses_redis() -> bool:
+    """Whether django-q2's broker is Redis (``redis`` or ``django_redis`` in ``Q_CLUSTER``), the one
+    that can be down while the database is up."""
+    cluster = getattr(settings, "Q_CLUSTER", {}) or {}
+    return bool(cluster.get("redis") or cluster.get("django_redis"))
+
+
+def broker_name() -> str:
+    """The broker as logs and checks name it (a Redis URL without its password, or the database)."""
+    cluster = getattr(settings, "Q_CLUSTER", {}) or {}
+    if cluster.get("redis"):
+        return conf.safe_url(cluster["redis"]) if isinstance(cluster["redis"], str) else "Redis"
+    if cluster.get("django_redis"):
+        return f"Redis (the cache {cluster['django_redis']!r})"
+    return f"the database {cluster['orm']!r}" if cluster.get("orm") else "the configured broker"

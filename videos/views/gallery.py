@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_safe
@@ -40,7 +40,7 @@ def provider_labels() -> dict[str, str]:
         return {}
 
 
-def gallery_queryset(request: HttpRequest):  # type: ignore[no-untyped-def]
+def gallery_queryset(request: HttpRequest) -> QuerySet:
     assets = Prefetch("assets", queryset=VideoAsset.objects.order_by())
     return visibility.scope(VideoJob.objects.for_gallery(), request.user).prefetch_related(assets)
 

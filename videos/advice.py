@@ -45,23 +45,24 @@ def for_sequence(sequence: Sequence, surface: str) -> str:
 
 
 def for_job(job: VideoJob, surface: str) -> str:
-    """The next step for a job that failed or needs attention ("" otherwise)."""
+    """The next step for a job that failed or needs attention ("" otherwise); the gallery's is
+    the action of :func:`explain`."""
     if job.status not in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION):
         return ""
+    if surface == Surface.GALLERY:
+        found = explain(job)
+        return f"{found.action_label}." if found else ""
     if policy.allows(Action.RETRY_DOWNLOAD, job):
         return {Surface.CLI: "An operator can retry the download in the admin (“Retry download”).",
-                Surface.ADMIN: "Use “Retry download”.",
-                Surface.GALLERY: "An operator can retry the download."}[surface]
+                Surface.ADMIN: "Use “Retry download”."}[surface]
     if job.error_code in CONTENT_REFUSALS:
         return {Surface.CLI: f"{CONTENT_HINT} and run manage.py sora generate again: the same request "
                              "would be refused again.",
                 Surface.ADMIN: f"{CONTENT_HINT} and generate it again: re-submitting it as it is would be refused "
-                               "again.",
-                Surface.GALLERY: f"{CONTENT_HINT} and make it again."}[surface]
+                               "again."}[surface]
     if policy.allows(Action.RESUBMIT, job):
         return {Surface.CLI: f"Re-submit it with: manage.py sora resubmit {job.pk}",
-                Surface.ADMIN: "Use “Re-submit as new job”.",
-                Surface.GALLERY: ""}[surface]  # its button says so, shown to those who may press it
+                Surface.ADMIN: "Use “Re-submit as new job”."}[surface]
     return ""
 
 

@@ -49,9 +49,9 @@ def for_job(job: VideoJob, surface: str) -> str:
     the action of :func:`explain`."""
     if job.status not in (JobStatus.FAILED, JobStatus.NEEDS_ATTENTION):
         return ""
-    if surface == Surface.GALLERY:
+    if surface == Surface.GALLERY:  # what the page says under the headline, else its one action
         found = explain(job)
-        return f"{found.action_label}." if found else ""
+        return (found.detail or f"{found.action_label}.") if found else ""
     if policy.allows(Action.RETRY_DOWNLOAD, job):
         return {Surface.CLI: "An operator can retry the download in the admin (“Retry download”).",
                 Surface.ADMIN: "Use “Retry download”."}[surface]

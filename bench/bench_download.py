@@ -18,7 +18,7 @@ imports, caches and connections warm:
 - plain copies, no checks: ``httpx2`` (the SDK's transport) streaming the URL into a file as
   chunks arrive, and ``urllib`` with ``shutil.copyfileobj`` (1 MiB reads).
 
-    .venv/bin/python bench/bench_download.py [--quick] [--sizes-mb 200 1000] [--repeats 3]
+    .venv/bin/python bench/bench_download.py [--quick] [--sizes-mb 200 1000] [--repeats 5]
 """
 from __future__ import annotations
 
@@ -245,7 +245,7 @@ def measure_size(size_mb: int, repeats: int) -> list[dict[str, Any]]:
 
 def run(quick: bool = False, sizes_mb: list[int] | None = None, repeats: int | None = None) -> common.Outcome:
     sizes = sizes_mb or ([20] if quick else [200, 1000])
-    repeats = repeats or (1 if quick else 3)
+    repeats = repeats or (1 if quick else 5)
     groups = [(size, measure_size(size, repeats)) for size in sizes]
     headers = ["variant", "MP4 MB", "idle RSS MB", "peak RSS MB", "peak − idle MB", "whole call MB/s",
                "MP4 transfer MB/s", "transfer vs httpx2 copy", "transfer vs urllib copy", "whole call vs urllib copy",
@@ -263,16 +263,16 @@ def run(quick: bool = False, sizes_mb: list[int] | None = None, repeats: int | N
         if size >= 1000:
             goals.append((f"worker memory while downloading {size / 1000:g} GB ≤ 64 MB above idle "
                           f"(measured +{ours['delta']:.1f} MB)", ours["delta"] <= 64))
-        plains = (("httpx2 (the SDK's transport)", httpx_copy), ("urllib", urllib_copy))
-        for name, plain in plains if size >= 200 else ():  # the brief's sizes; smaller ones are fixed-cost bound
-            ratio = ours["transfer"] / plain["rate"]
-            goals.append((f"download throughput at {size} MB (the MP4's transfer in our task) ≥ 80% of a plain copy "
-                          f"through {name} (measured {ratio * 100:.0f}%)", ratio >= 0.8))
+        whole = ours["rate"] / urllib_copy["rate"]
+        if size == 200:  # issue 15, goal 4
+            goals.append((f"the whole download task at {size} MB ≥ 90% of a plain urllib copy of the MP4 "
+                          f"(measured {whole * 100:.0f}%)", whole >= 0.9))
         if size >= 200:
-            notes.append(f"- Whole task at {size} MB: {ours['rate']:,.0f} MB/s, "
-                         f"{ours['rate'] / urllib_copy['rate'] * 100:.0f}% of the urllib copy; besides the transfer "
-                         f"it spends {ours['fixed_ms']:.0f} ms per job whatever the size (claim, the two preview "
-                         "requests and their checks, the PyAV probe, the moves, one transaction).")
+            notes.append(f"- Whole task at {size} MB: {ours['rate']:,.0f} MB/s, {whole * 100:.0f}% of the urllib copy; "
+                         f"its MP4 transfer alone {ours['transfer'] / urllib_copy['rate'] * 100:.0f}% "
+                         f"(and {ours['transfer'] / httpx_copy['rate'] * 100:.0f}% of the httpx2 copy); besides the "
+                         f"transfer it spends {ours['fixed_ms']:.0f} ms per job whatever the size (claim, the two "
+                         "preview requests and their checks, the PyAV probe, the moves, one transaction).")
     print(common.table(headers, body_rows))
     body = "\n".join([
         "## Downloads (`bench/bench_download.py`)",
@@ -330,7 +330,7 @@ def explain(groups: list[tuple[int, list[dict[str, Any]]]]) -> list[str]:
 
 def _arguments(parser: Any) -> None:
     parser.add_argument("--sizes-mb", type=int, nargs="+", help="padding in MB (default 200 1000; quick 20)")
-    parser.add_argument("--repeats", type=int, help="interleaved rounds per variant (default 3; quick 1)")
+    parser.add_argument("--repeats", type=int, help="interleaved rounds per variant (default 5; quick 1)")
 
 
 if __name__ == "__main__":

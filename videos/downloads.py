@@ -6,10 +6,11 @@ claim to be. Only then is each file moved under its deterministic key and the as
 written, in one transaction. A variant the provider does not serve is derived from the
 MP4 with PyAV. Failures retry with backoff while ``expires_at`` allows.
 
-Each asset's SHA-256 is computed while it downloads or, for a big file on a local disk,
-just after it is stored, by its own task (``DOWNLOAD_SHA256``): hashing runs at about half
-the speed a socket delivers on a fast link, so doing it inline would hold back the moment a
-paid video is safe and visible (bench/bench_download.py).
+The bytes travel through :mod:`videos.transfer`. Each asset's SHA-256 is computed while it
+downloads or, for a big file on a local disk, just after it is stored, by its own task
+(``DOWNLOAD_SHA256``): hashing runs at about half the speed a socket delivers on a fast
+link, so doing it inline would hold back the moment a paid video is safe and visible
+(bench/bench_download.py).
 """
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ import datetime as dt
 import hashlib
 import logging
 import os
-import queue
-import threading
 import time
 from dataclasses import dataclass
 
@@ -26,10 +25,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import capabilities, conf, media, storage
+from . import capabilities, conf, media, storage, transfer
 from .exceptions import ProviderError
 from .models import AssetVariant, JobError, JobKind, JobStatus, VideoAsset, VideoJob
-from .providers import Provider, get_provider
+from .providers import Provider, get_provider, transport
 from .queue import enqueue
 from .signals import job_stored
 
@@ -63,43 +62,6 @@ def _heartbeat(job: VideoJob) -> None:
     VideoJob.objects.filter(pk=job.pk).update(download_heartbeat_at=timezone.now())
 
 
-class _Hasher:
-    """SHA-256 on a helper thread, fed batches of about ``batch`` bytes.
-
-    hashlib releases the GIL while it hashes, so the digest is computed while the next
-    bytes arrive and are written instead of after them (measured by bench/bench_download.py:
-    inline hashing cost a third of the throughput). At most a few batches wait: memory
-    stays flat.
-    """
-
-    def __init__(self, batch: int) -> None:
-        self.digest = hashlib.sha256()
-        self._batch, self._pending, self._size = batch, [], 0
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
-        self._thread = threading.Thread(target=self._run, name="sora-hash", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (chunks := self._queue.get()) is not None:
-            for chunk in chunks:
-                self.digest.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self._pending.append(chunk)
-        self._size += len(chunk)
-        if self._size >= self._batch:
-            self._queue.put(self._pending)
-            self._pending, self._size = [], 0
-
-    def close(self) -> str:
-        """Wait for the thread to hash what it was given; the hex digest."""
-        if self._thread.is_alive():
-            self._queue.put(self._pending)
-            self._queue.put(None)
-            self._thread.join()
-        return self.digest.hexdigest()
-
-
 #: ``DOWNLOAD_SHA256`` "auto" on a local disk hashes files up to this size while they download
 #: (the hash overlaps the transfer and costs a few ms) and defers larger ones to a task.
 AUTO_DEFER_ABOVE = 64 * 1024 * 1024
@@ -120,27 +82,22 @@ def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_above: int |
     """Stream one variant to a temp file, hashing as it goes unless it is bigger than
     ``defer_above`` bytes (see :func:`defer_hash_above`); raise if it arrives short."""
     tmp = storage.temp_file(SUFFIX[variant], owner=job.uuid)
-    hasher: _Hasher | None = None
+    hasher: transfer.Hasher | None = None
     received = 0
-    last_beat = time.monotonic()
     try:
         with tmp, provider.open_content(job.remote_id, variant, model=job.model) as response:
             kind = response.headers.get("content-type", "")
             if variant != "video" and kind.startswith("video/"):  # closed before the body is read
                 raise VariantIgnored(f"a {variant} request was answered with {kind}")
             expected = response.headers.get("content-length")
+            chunk_size, tick = int(conf.get("DOWNLOAD_CHUNK_SIZE")), transfer.Every(5, lambda: _heartbeat(job))
             if _hash_now(defer_above, expected):
-                hasher = _Hasher(int(conf.get("DOWNLOAD_CHUNK_SIZE")))
-            # chunks as they arrive (the streaming transport reads up to DOWNLOAD_CHUNK_SIZE at once);
-            # asking iter_bytes for a chunk size would copy every byte again
-            for chunk in response.iter_bytes():
-                tmp.write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
-                received += len(chunk)
-                if time.monotonic() - last_beat > 5:
-                    _heartbeat(job)
-                    last_beat = time.monotonic()
+                hasher = transfer.Hasher(chunk_size)
+            readinto = transport.reader(response.http_response)
+            if hasher is None and readinto is not None:
+                received = transfer.copy_into(readinto, tmp, chunk_size=chunk_size, tick=tick)
+            else:
+                received = transfer.copy_chunks(response.iter_bytes(), tmp, hasher=hasher, tick=tick)
         if expected is not None and int(expected) != received:
             raise DownloadError(f"{variant}: received {received} of {expected} bytes")
     except BaseException:

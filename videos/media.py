@@ -99,10 +99,8 @@ def check_image_file(path: str | os.PathLike[str], expected_format: str) -> tupl
     """(width, height) if the file is an image of ``expected_format`` (e.g. 'WEBP'); else MediaError."""
     try:
         with Image.open(path) as img:
-            fmt = img.format
+            fmt, size = img.format, img.size  # read from the header, before verify() uses the file up
             img.verify()
-        with Image.open(path) as img:
-            size = img.size
     except Exception as exc:  # Pillow raises many types for bad data
         raise MediaError(f"not a readable image: {exc}") from exc
     if fmt != expected_format:

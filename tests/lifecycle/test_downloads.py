@@ -7,6 +7,7 @@ import http.server
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -20,11 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from videos import downloads, services, storage
+from videos import downloads, services, storage, transfer
 from videos.exceptions import ConfigurationError, ProviderError
-from videos.models import JobStatus, VideoAsset, VideoJob
+from videos.models import JobError, JobStatus, VideoAsset, VideoJob
 from videos.pipeline import sweep_once
-from videos.providers import get_provider
+from videos.providers import get_provider, transport
 from videos.providers.client import build_client, reset_clients
 from videos.providers.transport import DirectTransport
 
@@ -105,15 +106,52 @@ def test_content_errors_keep_status_code_and_retry_hint(sora):
     assert limited.value.status_code == 429 and limited.value.retry_after == 7
 
 
-def test_a_truncated_body_is_an_error_not_a_short_file(sora):
+def read_all(response, how: str) -> bytes:
+    """A content response's body, read as the download reads it: ``iter_bytes``, or into one
+    reused buffer (``videos.transfer.copy_into`` through the transport's ``readinto``)."""
+    if how == "iter_bytes":
+        return b"".join(response.iter_bytes())
+    readinto = transport.reader(response.http_response)
+    assert readinto is not None, "DirectTransport did not carry this response"
+    with tempfile.TemporaryFile() as out:
+        copied = transfer.copy_into(readinto, out, chunk_size=64 * 1024, tick=lambda: None)
+        out.seek(0)
+        body = out.read()
+    assert copied == len(body)
+    return body
+
+
+@pytest.mark.parametrize("how", ["iter_bytes", pytest.param("readinto", marks=pytest.mark.slow)])  # real HTTP
+def test_a_truncated_body_is_an_error_not_a_short_file(sora, how):
+    reset_clients()  # a client made under another test's proxy variables would not be ours
     job = run_until_downloading(make(), sora)
     sora.set_faults([{"endpoint": "content", "fault": "truncate", "times": 1}])
     with pytest.raises(ProviderError) as broken:
         with get_provider("emu").open_content(job.remote_id, "video") as response:
-            for _ in response.iter_bytes():
-                pass
+            read_all(response, how)
     assert broken.value.status_code is None and "connection broke" in str(broken.value)
     assert "complete message body" in str(broken.value)
+
+
+@pytest.mark.slow  # DirectTransport carries the body only over real HTTP
+def test_a_truncated_video_read_into_one_buffer_is_retried_not_stored(settings, sora):
+    """Without inline hashing the MP4 travels through ``copy_into``: a body cut short is a
+    failed attempt with its reason, no file and no asset row."""
+    settings.SORA_VIDEOS = {**settings.SORA_VIDEOS, "DOWNLOAD_SHA256": "deferred"}
+    job = run_until_downloading(make(), sora)
+    sora.set_faults([{"endpoint": "content", "fault": "truncate", "times": 1}])
+    downloads.download(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DOWNLOADING and job.error_code == JobError.DOWNLOAD_RETRY
+    assert "Download attempt 1 of" in job.error_message and "complete message body" in job.error_message
+    assert not job.assets.exists()
+    assert_no_partial_files()
+    VideoJob.objects.filter(pk=job.pk).update(not_before=None)
+    downloads.download(job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+    drain()
+    assert_assets_match_emulator(job, sora)
 
 
 def test_unreachable_provider_is_a_clear_error(settings, emu, tmp_path):
@@ -178,9 +216,10 @@ def test_redirect_to_another_origin_drops_the_key_and_chunked_bodies_arrive_whol
     base_url, handler = origin
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.SORA_VIDEOS = sora_settings(emu, provider={"BASE_URL": base_url})
-    with get_provider("emu").open_content("video_abc", "video") as response:
-        assert b"".join(response.iter_bytes()) == handler.body
-    api, cdn = handler.seen
+    for how in ("iter_bytes", "readinto"):
+        with get_provider("emu").open_content("video_abc", "video") as response:
+            assert read_all(response, how) == handler.body
+    api, cdn = handler.seen[-2:]
     assert api["path"] == "/v1/videos/video_abc/content?variant=video"
     assert api["authorization"].startswith("Bearer ") and api["accept-encoding"] == "identity"
     assert cdn["path"] == "/signed/abc?sig=1" and "authorization" not in cdn  # the key never leaves its origin

@@ -17,9 +17,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Min, Q
@@ -30,7 +29,6 @@ from . import (
     conf,
     downloads,
     health,
-    sequences,
     shutdown,
     stitching,
     submission,
@@ -38,10 +36,9 @@ from . import (
     tracking,
     webhooks,
 )
-from .models import JobStatus, Lease, Sequence, SequenceStatus, VideoJob, WebhookEvent
+from .models import JobStatus, Lease, VideoJob, WebhookEvent
 from .providers import Provider, get_provider
 from .queue import enqueue, enqueue_once, started
-from .sequences import SequenceProgress
 from .signals import job_status_changed
 
 log = logging.getLogger(__name__)
@@ -160,8 +157,13 @@ ORPHANED_AFTER = dt.timedelta(seconds=10)
 ORPHANS_PER_PASS = 50
 
 
-def sweep_once(provider: Provider) -> float | None:
-    """One pass over a provider's unfinished jobs; seconds until something is due (None: idle)."""
+def sweep_once(provider: Provider, *, recover: bool = True) -> float | None:
+    """One pass over a provider's unfinished jobs; seconds until something is due (None: idle).
+
+    ``recover`` adds the look for work whose task was lost or whose worker died (steps 2, 4
+    and 5, and stalled jobs): such work waits tens of seconds by definition, so the sweep
+    does it every :data:`RECOVER_EVERY` seconds, not on every pass (:func:`_recovery_due`).
+    """
     name = provider.name
     now = timezone.now()
     jobs = VideoJob.objects.filter(provider=name)
@@ -177,7 +179,8 @@ def sweep_once(provider: Provider) -> float | None:
         submission.submit(job_id)
 
     # 2. creates that never got an answer: adopt what the provider has, or ask a person
-    submission.recover_stale(provider)
+    if recover:
+        submission.recover_stale(provider)
 
     # 3. status checks that are due
     due = list(jobs.filter(status__in=JobStatus.in_flight()).filter(
@@ -185,6 +188,43 @@ def sweep_once(provider: Provider) -> float | None:
     ).order_by("next_check_at")[:1000])
     if due:
         tracking.refresh_jobs(provider, due)
+    orphaned = _recover(name, now) if recover else _orphans_due.get(name)
+
+    # when is the next thing due?
+    soon = jobs.filter(status__in=JobStatus.active()).aggregate(
+        active=Count("pk"),
+        check=Min("next_check_at", filter=Q(status__in=JobStatus.in_flight())),
+        retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
+        started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
+    )
+    if not soon["active"] and orphaned is None:
+        return None
+    candidates = [soon["check"], soon["retry"], orphaned]
+    if soon["started"]:
+        candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
+    times = [t for t in candidates if t is not None]
+    if not times:
+        return float(conf.get("POLL_INTERVAL"))
+    return max(0.0, (min(times) - timezone.now()).total_seconds())
+
+
+#: How often a sweep looks for lost or dead work (see :func:`sweep_once`); the first pass of
+#: a process always does.
+RECOVER_EVERY = 5.0
+_recovered_at: dict[str, float] = {}
+_orphans_due: dict[str, dt.datetime | None] = {}
+
+
+def _recovery_due(name: str) -> bool:
+    now = time.monotonic()
+    if now - _recovered_at.get(name, float("-inf")) < RECOVER_EVERY:
+        return False
+    _recovered_at[name] = now
+    return True
+
+
+def _recover(name: str, now: dt.datetime) -> dt.datetime | None:
+    """Steps 4 and 5 of a pass, and stalled jobs; when the next orphaned webhook event is due."""
     tracking.flag_stalled(name)
 
     # 4. downloads (fingerprints, stitches) whose task was lost or whose worker died
@@ -204,23 +244,8 @@ def sweep_once(provider: Provider) -> float | None:
         process_webhook(event_pk)  # claimed like the task's: a late task finds it done
         if seen == ORPHANS_PER_PASS:
             orphaned = now  # more may wait beyond these: look again at once
-
-    # when is the next thing due?
-    soon = jobs.filter(status__in=JobStatus.active()).aggregate(
-        active=Count("pk"),
-        check=Min("next_check_at", filter=Q(status__in=JobStatus.in_flight())),
-        retry=Min("not_before", filter=Q(status__in=(JobStatus.PENDING, JobStatus.DOWNLOADING))),
-        started=Min("submit_started_at", filter=Q(status=JobStatus.SUBMITTING)),
-    )
-    if not soon["active"] and orphaned is None:
-        return None
-    candidates = [soon["check"], soon["retry"], orphaned]
-    if soon["started"]:
-        candidates.append(soon["started"] + dt.timedelta(seconds=submission.stale_after()))
-    times = [t for t in candidates if t is not None]
-    if not times:
-        return float(conf.get("POLL_INTERVAL"))
-    return max(0.0, (min(times) - timezone.now()).total_seconds())
+    _orphans_due[name] = orphaned
+    return orphaned
 
 
 def sweep(provider_name: str | None = None, *, duration: float | None = None) -> dict[str, str]:
@@ -244,7 +269,7 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
             waits = []
             for name in list(held):
                 try:
-                    wait = sweep_once(get_provider(name))
+                    wait = sweep_once(get_provider(name), recover=_recovery_due(name))
                 except Exception:  # one provider's trouble must not stop the others
                     log.exception("sweep of provider %s failed", name)
                     wait = float(conf.get("POLL_INTERVAL"))
@@ -312,139 +337,3 @@ def _work_waiting(provider_name: str) -> bool:
         Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submitter is queued or at work
         | Q(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True)  # download
     ).exists() or WebhookEvent.objects.filter(provider=provider_name, outcome=WebhookEvent.Outcome.PENDING).exists()
-
-
-# --- waiting, in this process ------------------------------------------------------------------
-DONE = (*JobStatus.final(), JobStatus.NEEDS_ATTENTION)
-T = TypeVar("T")
-
-
-class WaitTimeout(TimeoutError):
-    """Still going after the timeout; ``pending`` holds the ids of what is still under way."""
-
-    def __init__(self, message: str, pending: list[int]) -> None:
-        super().__init__(message)
-        self.pending = pending
-
-
-def follow(look: Callable[[], tuple[T, bool]], *, step: Callable[[T], None] | None, timeout: float, poll: float,
-           timed_out: Callable[[T], tuple[str, list[int]]]) -> T:
-    """The one wait loop: ``look`` until it says done, doing ``step`` between looks.
-
-    Jobs, batches of jobs and sequences all wait through it (services, sequences, the CLI);
-    ``step`` does the work that is due in this process when no qcluster runs. Raises
-    :class:`WaitTimeout` with ``timed_out(state)`` (message, pending ids) after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        state, done = look()
-        if done:
-            return state
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(*timed_out(state))
-        if step is not None:
-            step(state)
-        time.sleep(poll)
-
-
-def wait_jobs(jobs: Iterable[VideoJob], timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False,
-              on_progress: Callable[[list[VideoJob]], None] | None = None) -> list[VideoJob]:
-    """Block until every job is completed, failed, deleted or needs attention.
-
-    With ``drive`` this process does each job's work itself when it is due (submit,
-    refresh, download), so waiting works with or without a running qcluster; the claims
-    make it safe alongside workers.
-    """
-    ids = [job.pk for job in jobs]
-
-    def look() -> tuple[list[VideoJob], bool]:
-        current = VideoJob.objects.in_bulk(ids)
-        ordered = [current[i] for i in ids if i in current]
-        if on_progress is not None:
-            on_progress(ordered)
-        return ordered, all(job.status in DONE for job in ordered)
-
-    def step(ordered: list[VideoJob]) -> None:
-        for job in ordered:
-            if job.status not in DONE:
-                drive_once(job)
-
-    def timed_out(ordered: list[VideoJob]) -> tuple[str, list[int]]:
-        active = [job for job in ordered if job.status not in DONE]
-        pending = [job.pk for job in active]
-        if len(ordered) == 1:
-            return f"Job {active[0].pk} is still {active[0].status} after {timeout:.0f} s.", pending
-        running = ", ".join(f"{job.pk} ({job.status})" for job in active[:10])
-        return f"{len(active)} of {len(ordered)} jobs still running after {timeout:.0f} s: {running}.", pending
-
-    return follow(look, step=step if drive else None, timeout=timeout, poll=poll, timed_out=timed_out)
-
-
-def wait(job: VideoJob, timeout: float = 900.0, *, poll: float = 0.5, drive: bool = False) -> VideoJob:
-    """:func:`wait_jobs` for one job."""
-    [job] = wait_jobs([job], timeout, poll=poll, drive=drive)
-    return job
-
-
-def drive_once(job: VideoJob) -> None:
-    """Do the job's next step in this process if it is due (submit, recover, refresh, download).
-
-    One step, no waiting: ``wait(drive=True)`` calls it in its loop, and a caller that
-    follows many jobs at once (a CLI batch, a sequence) calls it for each. The claims
-    make it safe alongside workers.
-    """
-    now = timezone.now()
-    provider = get_provider(job.provider)
-    if job.status == JobStatus.PENDING and (job.not_before is None or job.not_before <= now):
-        submit_job(job.pk)
-    elif job.status == JobStatus.SUBMITTING:
-        submission.recover_stale(provider)
-    elif job.status in JobStatus.in_flight() and (job.next_check_at is None or job.next_check_at <= now):
-        tracking.refresh_one(provider, job)
-    elif job.status == JobStatus.DOWNLOADING and (job.not_before is None or job.not_before <= now):
-        downloads.download(job.pk)
-
-
-# --- waiting -------------------------------------------------------------------------------
-def wait_sequence(
-    sequence: Sequence,
-    timeout: float = 1800.0,
-    *,
-    poll: float = 0.5,
-    drive: bool = False,
-    on_progress: Callable[[SequenceProgress], None] | None = None,
-) -> Sequence:
-    """Block until the sequence is stitched, a shot needs attention, or stitching failed.
-
-    With ``drive`` this process does the work that is due itself (every shot's next step,
-    then the stitch), so it works with or without a running qcluster.
-    """
-    def look() -> tuple[tuple[Sequence, list], bool]:
-        nonlocal sequence
-        sequence.refresh_from_db()
-        shots = sequences.shots_of(sequence)
-        if on_progress is not None:
-            on_progress(sequences.progress(sequence, shots))
-        if any(s.job is None or s.job.status in sequences.BAD for s in shots):
-            sequence = sequences.update_status(sequence)
-        ended = sequence.is_current or sequence.status in (SequenceStatus.NEEDS_ATTENTION, SequenceStatus.FAILED)
-        return (sequence, shots), ended
-
-    def step(state: tuple[Sequence, list]) -> None:
-        current, shots = state
-        if sequences.ready_to_stitch(shots):
-            stitched = stitching.stitch(current.pk)
-            if stitched is not None and (stitched.is_current or stitched.status == SequenceStatus.FAILED):
-                return  # the next look reports it without waiting on the shots
-        for shot in shots:
-            if shot.job is not None and shot.job.status in JobStatus.active():
-                drive_once(shot.job)
-
-    def timed_out(state: tuple[Sequence, list]) -> tuple[str, list[int]]:
-        current, shots = state
-        done = sum(1 for s in shots if s.job and s.job.status == JobStatus.COMPLETED)
-        return (f"Sequence {current.pk} is still {current.get_status_display().lower()} after {timeout:.0f} s "
-                f"({done} of {len(shots)} shots done).", [current.pk])
-
-    state = follow(look, step=step if drive else None, timeout=timeout, poll=poll, timed_out=timed_out)
-    return state[0]

@@ -12,7 +12,7 @@ import logging
 from decimal import Decimal
 from typing import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -164,6 +164,7 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
         due_soon = _due_soon(provider, pending)
         after = None
         unchanged: list[int] = []
+        progressed: list[tuple[VideoJob, RemoteVideo]] = []
         try:
             while pending or due_soon:
                 page = provider.list_page(after=after, limit=100, order="desc")
@@ -176,6 +177,8 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
                         continue
                     if _unchanged(job, video):
                         unchanged.append(job.pk)
+                    elif WAITING.get(video.status) == job.status:
+                        progressed.append((job, video))
                     else:
                         sync_from_remote(job, video, provider=provider)
                 if not page.has_more or (page.videos and page.videos[-1].created_at
@@ -193,6 +196,7 @@ def refresh_jobs(provider: Provider, jobs: Iterable[VideoJob]) -> int:
             learn_list_failure(provider, exc)
         finally:
             _checked(provider, unchanged)
+            _progressed(provider, progressed)
     for job in pending.values():
         calls += 1
         refresh_one(provider, job)
@@ -235,6 +239,50 @@ def _checked(provider: Provider, job_ids: list[int]) -> None:
     for start in range(0, len(job_ids), 1000):  # well under any database's parameter limit
         VideoJob.objects.filter(pk__in=job_ids[start:start + 1000], status__in=JobStatus.in_flight()).update(
             last_checked_at=now, next_check_at=then)
+
+
+def _progressed(provider: Provider, found: list[tuple[VideoJob, RemoteVideo]]) -> None:
+    """One UPDATE for the jobs a list page found further along in the same state (progress
+    or payload moved): what :func:`sync_from_remote` writes for each, a ``CASE`` per column
+    whose value differs. Written as SQL: the ORM's ``Case(When(...))`` costs more to build
+    per job than the UPDATE it saves. Only jobs still in that state are written."""
+    if not found:
+        return
+    now = timezone.now()
+    then = now + dt.timedelta(seconds=poll_interval(provider, None))
+    for start in range(0, len(found), 500):
+        chunk = found[start:start + 500]
+        for status in {job.status for job, _ in chunk}:
+            _write_progress([(job, video) for job, video in chunk if job.status == status], status, now, then)
+    for job, video in found:
+        job.remote_status, job.remote_payload, job.progress = video.raw_status[:50], video.raw, video.progress
+        job.last_checked_at, job.last_news_at, job.next_check_at, job.updated_at = now, now, then, now
+
+
+def _write_progress(rows: list[tuple[VideoJob, RemoteVideo]], status: str, now: dt.datetime,
+                    then: dt.datetime) -> None:
+    meta, quote = VideoJob._meta, connection.ops.quote_name
+
+    def prep(name: str, value: object) -> object:
+        return meta.get_field(name).get_db_prep_save(value, connection)
+
+    varying = {"remote_status": [v.raw_status[:50] for _, v in rows], "remote_payload": [v.raw for _, v in rows],
+               "progress": [v.progress for _, v in rows]}
+    same = {"last_checked_at": now, "last_news_at": now, "next_check_at": then, "updated_at": now}
+    sets, params = [], []
+    for name, values in varying.items():
+        sets.append(f"{quote(meta.get_field(name).column)} = CASE {quote(meta.pk.column)} "
+                    + " ".join("WHEN %s THEN %s" for _ in rows) + " END")
+        for (job, _), value in zip(rows, values):
+            params += [job.pk, prep(name, value)]
+    for name, value in same.items():
+        sets.append(f"{quote(meta.get_field(name).column)} = %s")
+        params.append(prep(name, value))
+    ids = [job.pk for job, _ in rows]
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {quote(meta.pk.column)} IN "
+           f"({', '.join(['%s'] * len(ids))}) AND {quote(meta.get_field('status').column)} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *ids, status])
 
 
 def learn_list_failure(provider: Provider, exc: ProviderError) -> None:

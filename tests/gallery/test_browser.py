@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from videos import pipeline, services
+from videos import services, wait
 from videos.models import JobStatus
 
 from ..support import sora_settings
@@ -31,7 +31,7 @@ def sign_in(browser, live_server, username="viewer", **context_options):
 
 def made(prompt, user, **kwargs):
     job = services.create_video(prompt, size=kwargs.pop("size", "1280x720"), seconds=4, user=user, **kwargs)
-    job = pipeline.wait(job, timeout=30, poll=0.1)
+    job = wait.wait(job, timeout=30, poll=0.1)
     assert job.status == JobStatus.COMPLETED, job.error_message
     return job
 

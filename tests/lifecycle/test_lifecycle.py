@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from videos import advice, pipeline, presets, services, storage
+from videos import advice, presets, services, storage, wait
 from videos.exceptions import JobStateError
 from videos.models import JobKind, JobStatus, VideoJob, VideoJobEvent
 from videos.signals import job_status_changed, job_stored
@@ -102,7 +102,7 @@ def test_delete_still_works_when_the_remote_side_is_gone(sora):
 
 def test_refresh_and_wait(sora):
     job = services.create_video("A snail crossing a leaf", seconds=4)
-    job = pipeline.wait(job, timeout=30, drive=True, poll=0.05)
+    job = wait.wait(job, timeout=30, drive=True, poll=0.05)
     assert job.status == JobStatus.COMPLETED
     with pytest.raises(JobStateError, match="Only a job queued or in progress at the provider can be refreshed"):
         services.refresh(job)  # as the admin says: a finished job has nothing to refresh

@@ -89,3 +89,39 @@ def test_one_walk_takes_the_jobs_due_within_half_an_interval(slow_emu, others_du
     assert slow_emu.stats()["requests"]["list"] - before == pages
     checked = VideoJob.objects.filter(pk__in=[j.pk for j in jobs], last_checked_at__isnull=False).count()
     assert checked == (250 if pages == 3 else 100)
+
+
+@pytest.mark.parametrize("count", [30, 150])
+def test_jobs_that_only_moved_along_cost_one_write_per_round(slow_emu, count):
+    """Progress in the same state (the common news while a video renders) lands on every job
+    in one UPDATE per 500 jobs, not one per job."""
+    jobs = _in_flight(slow_emu, count, due=count)
+    provider = get_provider("emu")
+    pipeline.sweep_once(provider)
+    seen = dict(VideoJob.objects.filter(pk__in=[j.pk for j in jobs]).values_list("pk", "progress"))
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    VideoJob.objects.filter(pk__in=[j.pk for j in jobs]).update(progress=99, next_check_at=None,
+                                                                last_news_at=long_ago)
+    with CaptureQueriesContext(connection) as ctx:
+        pipeline.sweep_once(provider)
+    assert _job_writes(ctx) == 1
+    assert len(ctx.captured_queries) <= 20 + 2 * math.ceil(count / 100)
+    after = VideoJob.objects.filter(pk__in=[j.pk for j in jobs])
+    assert dict(after.values_list("pk", "progress")) == seen  # what the provider says, on every job
+    assert after.filter(last_news_at__gt=long_ago, next_check_at__isnull=False).count() == count
+
+
+def test_the_look_for_lost_work_runs_every_few_seconds_not_every_pass(slow_emu):
+    """Lost tasks and dead workers are found by definition tens of seconds late: a sweep's
+    passes look for them every ``RECOVER_EVERY`` seconds (the first pass in a worker always)."""
+    _in_flight(slow_emu, 5, due=5)
+    provider = get_provider("emu")
+    pipeline._recovered_at.clear()
+    looked = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as ctx:
+            pipeline.sweep_once(provider, recover=pipeline._recovery_due("emu"))
+        looked.append(any('"sora_videos_webhookevent"' in q["sql"] for q in ctx.captured_queries))
+    assert looked == [True, False, False]
+    pipeline._recovered_at["emu"] -= pipeline.RECOVER_EVERY  # the interval has passed
+    assert pipeline._recovery_due("emu")

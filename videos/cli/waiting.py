@@ -1,6 +1,6 @@
 """Waiting for jobs and sequences from the command line, with a progress bar.
 
-The work is driven in this process when it is due (``pipeline.drive_once``), so
+The work is driven in this process when it is due (``videos.wait.drive_once``), so
 ``--wait`` works with or without a running qcluster; the claims keep it safe next to
 workers.
 """
@@ -10,12 +10,12 @@ import socket
 from typing import Callable, Iterable
 from urllib.parse import urlparse
 
-from .. import conf, pipeline, sequences
+from .. import conf, sequences, wait
 from ..exceptions import SoraVideosError
 from ..models import Sequence, VideoJob
 from .console import Console, set_bar
 
-DONE = pipeline.DONE
+DONE = wait.DONE
 POLL = 0.25
 
 
@@ -28,8 +28,8 @@ def wait_jobs(jobs: Iterable[VideoJob], *, timeout: float,
               on_progress: Callable[[list[VideoJob]], None] | None = None) -> list[VideoJob]:
     """The pipeline's wait, driving the work here; a timeout names the command to check on them."""
     try:
-        return pipeline.wait_jobs(jobs, timeout, poll=POLL, drive=True, on_progress=on_progress)
-    except pipeline.WaitTimeout as exc:
+        return wait.wait_jobs(jobs, timeout, poll=POLL, drive=True, on_progress=on_progress)
+    except wait.WaitTimeout as exc:
         ids = " ".join(str(pk) for pk in exc.pending[:10])
         raise TimeoutError(f"{exc} They go on in the background (with a qcluster running); check them with: "
                            f"manage.py sora status {ids}") from None
@@ -86,4 +86,4 @@ def wait_sequence(console: Console, sequence: Sequence, *, timeout: float) -> Se
                 note += ", stitching"
             set_bar(bar, report.percent, note)
 
-        return pipeline.wait_sequence(sequence, timeout, poll=POLL, drive=True, on_progress=show)
+        return wait.wait_sequence(sequence, timeout, poll=POLL, drive=True, on_progress=show)

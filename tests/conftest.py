@@ -29,7 +29,7 @@ SLOW_PATHS = (
     "tests/emulator/", "tests/litellm/", "tests/faults/", "tests/test_install.py", "tests/test_error_logging.py",
     "tests/cli/test_subprocess.py", "tests/lifecycle/test_workers.py", "tests/lifecycle/test_budget_race.py",
     "tests/test_start.py", "tests/lifecycle/test_approval_race.py", "tests/lifecycle/races.py",
-    "tests/lifecycle/test_idempotency_race.py",
+    "tests/lifecycle/test_idempotency_race.py", "tests/lifecycle/test_lease_race.py",
 )
 
 

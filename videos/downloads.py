@@ -22,12 +22,12 @@ import time
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from . import capabilities, conf, media, storage, transfer
 from .exceptions import ProviderError
-from .models import AssetVariant, JobError, JobKind, JobStatus, VideoAsset, VideoJob
+from .models import AssetVariant, JobError, JobKind, JobStatus, SequenceShot, VideoAsset, VideoJob
 from .providers import Provider, get_provider, transport
 from .queue import enqueue
 from .signals import job_stored
@@ -92,7 +92,7 @@ def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_above: int |
             expected = response.headers.get("content-length")
             chunk_size, tick = int(conf.get("DOWNLOAD_CHUNK_SIZE")), transfer.Every(5, lambda: _heartbeat(job))
             if _hash_now(defer_above, expected):
-                hasher = transfer.Hasher(chunk_size)
+                hasher = transfer.Hasher(chunk_size, expected=_length(expected))
             readinto = transport.reader(response.http_response)
             if hasher is None and readinto is not None:
                 received = transfer.copy_into(readinto, tmp, chunk_size=chunk_size, tick=tick)
@@ -106,6 +106,13 @@ def fetch(provider: Provider, job: VideoJob, variant: str, *, defer_above: int |
     finally:
         sha256 = hasher.close() if hasher is not None else ""
     return Fetched(variant, tmp.name, sha256, received)
+
+
+def _length(content_length: str | None) -> int | None:
+    try:
+        return int(content_length) if content_length is not None else None
+    except ValueError:
+        return None
 
 
 def _hash_now(defer_above: int | None, content_length: str | None) -> bool:
@@ -208,7 +215,9 @@ def claim(job_id: int) -> VideoJob | None:
     ).update(download_heartbeat_at=now, download_attempts=F("download_attempts") + 1, not_before=None)
     if not won:
         return None
-    return VideoJob.objects.select_related("parent").get(pk=job_id)
+    # whether the job is a sequence's shot rides along, so storing it asks for its sequence
+    # only when it is one (sequences.on_job_stored)
+    return VideoJob.objects.annotate(is_shot=Exists(SequenceShot.objects.filter(job=OuterRef("pk")))).get(pk=job_id)
 
 
 def download(job_id: int) -> None:
@@ -245,6 +254,7 @@ def store(job: VideoJob, files: list[Fetched]) -> None:
     The rows are written in two statements (rows of an earlier attempt are updated in place).
     """
     keys = {f.variant: storage.store_file(storage.asset_key(job.uuid, f.variant), f.path) for f in files}
+    stored_before = job.stored_at is not None  # only a store writes asset rows, and it sets stored_at
     with transaction.atomic():
         moved = job.transition(
             JobStatus.COMPLETED,
@@ -256,7 +266,7 @@ def store(job: VideoJob, files: list[Fetched]) -> None:
         )
         if not moved:
             return  # another worker stored the same files under the same keys
-        existing = {a.variant: a for a in VideoAsset.objects.filter(job=job)}
+        existing = {a.variant: a for a in VideoAsset.objects.filter(job=job)} if stored_before else {}
         rows = []
         for f in files:
             row = existing.get(f.variant) or VideoAsset(job=job, variant=f.variant)

@@ -38,7 +38,7 @@ from . import (
 )
 from .models import JobStatus, Lease, VideoJob, WebhookEvent
 from .providers import Provider, get_provider
-from .queue import enqueue, enqueue_once, started
+from .queue import broker, enqueue, enqueue_once, started
 from .signals import job_status_changed
 
 log = logging.getLogger(__name__)
@@ -320,11 +320,8 @@ SCHEDULED_EVERY = 60.0
 
 def _queued_tasks() -> int:
     """Tasks waiting in the broker (0 when it cannot say)."""
-    # django_q.brokers needs the app registry: imported when a sweep runs, never at import time
-    from django_q.brokers import get_broker
-
     try:
-        return int(get_broker().queue_size() or 0)
+        return int(broker().queue_size() or 0)
     except Exception:  # a broker that cannot say: the pause runs its course
         return 0
 

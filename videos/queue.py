@@ -46,7 +46,7 @@ def enqueue(func: str, *args: Any, on_failure: Callable[[], None] | None = None)
 
     def send() -> None:
         try:
-            async_task(func, *args, group="sora-videos", save=False)
+            async_task(func, *args, group="sora-videos", save=False, broker=broker())
         except Exception as exc:  # the broker's own errors (redis, the ORM broker's database...)
             _state.failed_at = time.monotonic()
             log.warning("could not queue %s: the broker cannot be reached (%s: %s); the sweep will find the work "
@@ -57,6 +57,32 @@ def enqueue(func: str, *args: Any, on_failure: Callable[[], None] | None = None)
             _state.failed_at = None
 
     transaction.on_commit(send)
+
+
+_brokers: dict[tuple, Any] = {}
+
+
+def broker() -> Any:
+    """django-q2's broker for this process.
+
+    ``get_broker()`` builds a new client on every call, and for Redis a new connection pool:
+    a TCP connection to Redis per queued task and per look at the queue's length (about a
+    sixth of a worker's time per job in ``bench/``). A Redis broker is made once per
+    configuration and kept (redis-py's client is thread-safe and reconnects by itself); the
+    ORM broker, whose connection is the calling thread's database connection, each time.
+    """
+    # django_q's modules import its models: only once the app registry is ready
+    from django_q.brokers import get_broker
+    from django_q.brokers.redis_broker import Redis
+    from django_q.conf import Conf
+
+    key = (Conf.CLUSTER_NAME, Conf.ORM, repr(Conf.REDIS), Conf.DJANGO_REDIS, Conf.BROKER_CLASS)
+    made = _brokers.get(key)
+    if made is None:
+        made = get_broker()
+        if isinstance(made, Redis):
+            _brokers[key] = made
+    return made
 
 
 def unreachable() -> bool:

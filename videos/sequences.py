@@ -299,7 +299,10 @@ def request_stitch(sequence: Sequence) -> None:
 
 
 def on_job_stored(job: VideoJob) -> None:
-    """A job's files are stored: queue the stitch of every sequence it completes."""
+    """A job's files are stored: queue the stitch of every sequence it completes (none when
+    the job says it is no shot: ``is_shot``, as the download reads it)."""
+    if getattr(job, "is_shot", True) is False:
+        return
     for sequence in Sequence.objects.filter(shots__job=job).distinct():
         if ready_to_stitch(shots_of(sequence)):
             enqueue("videos.tasks.stitch_sequence", sequence.pk)

@@ -15,6 +15,10 @@ import threading
 import time
 from typing import IO, Callable, Iterable
 
+#: A body announced at no more than this many bytes is hashed as it arrives: a thread costs
+#: more to start than hashing a preview or a short clip (about a millisecond per file).
+INLINE_BELOW = 4 * 1024 * 1024
+
 
 class Hasher:
     """SHA-256 on a helper thread, fed batches of about ``batch`` bytes.
@@ -22,15 +26,18 @@ class Hasher:
     hashlib releases the GIL while it hashes, so the digest is computed while the next
     bytes arrive and are written instead of after them (measured by bench/bench_download.py:
     inline hashing cost a third of the throughput). At most a few batches wait: memory
-    stays flat.
+    stays flat. A small body whose size is announced (``expected``) is hashed in the
+    caller's thread, with no thread started.
     """
 
-    def __init__(self, batch: int) -> None:
+    def __init__(self, batch: int, *, expected: int | None = None) -> None:
         self.digest = hashlib.sha256()
         self._batch, self._pending, self._size = batch, [], 0
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._thread = threading.Thread(target=self._run, name="sora-hash", daemon=True)
-        self._thread.start()
+        self._inline = expected is not None and expected <= INLINE_BELOW
+        if not self._inline:
+            self._thread.start()
 
     def _run(self) -> None:
         while (chunks := self._queue.get()) is not None:
@@ -38,6 +45,9 @@ class Hasher:
                 self.digest.update(chunk)
 
     def update(self, chunk: bytes) -> None:
+        if self._inline:
+            self.digest.update(chunk)
+            return
         self._pending.append(chunk)
         self._size += len(chunk)
         if self._size >= self._batch:

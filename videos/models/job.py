@@ -237,7 +237,9 @@ class VideoJob(models.Model):
         old = self.status
         now = timezone.now()
         fields.setdefault("updated_at", now)
-        with transaction.atomic():
+        # no savepoint inside a caller's transaction: the two writes stand or fall with it (a
+        # caller that catches an error does so outside its own atomic block)
+        with transaction.atomic(savepoint=False):
             updated = VideoJob.objects.filter(pk=self.pk, status__in=expect).update(status=to, **fields)
             if not updated:
                 return False

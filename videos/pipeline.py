@@ -185,7 +185,7 @@ def sweep_once(provider: Provider, *, recover: bool = True) -> float | None:
     # 3. status checks that are due
     due = list(jobs.filter(status__in=JobStatus.in_flight()).filter(
         Q(next_check_at__lte=now) | Q(next_check_at__isnull=True)
-    ).order_by("next_check_at")[:1000])
+    ).order_by("next_check_at").defer("remote_payload")[:1000])  # a check replaces the payload, never reads it
     if due:
         tracking.refresh_jobs(provider, due)
     orphaned = _recover(name, now) if recover else _orphans_due.get(name)
@@ -327,10 +327,22 @@ def _queued_tasks() -> int:
 
 
 def _work_waiting(provider_name: str) -> bool:
-    """Do tasks wait for a free worker (queued, or jobs of this provider that only a queued task moves on)?"""
-    if _queued_tasks():  # the broker's count misses the few tasks a cluster already took: hence the rest
+    """Does work wait for a free worker? Tasks the broker still holds, or, for the few a cluster
+    has already taken, jobs that only a queued task moves on and that have waited longer than
+    :data:`WAITING_GRACE` (a free worker starts a task within milliseconds, so younger work
+    does not need ours: a sweep that ended for it would only be queued again)."""
+    if _queued_tasks():
         return True
-    return VideoJob.objects.filter(provider=provider_name).filter(
-        Q(status=JobStatus.PENDING, not_before__isnull=True)  # its submitter is queued or at work
-        | Q(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True)  # download
-    ).exists() or WebhookEvent.objects.filter(provider=provider_name, outcome=WebhookEvent.Outcome.PENDING).exists()
+    since = timezone.now() - WAITING_GRACE
+    jobs = VideoJob.objects.filter(provider=provider_name)
+    if jobs.filter(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True,
+                   updated_at__lt=since).exists():  # a download nobody started
+        return True
+    if WebhookEvent.objects.filter(provider=provider_name, outcome=WebhookEvent.Outcome.PENDING,
+                                   received_at__lt=since).exists():
+        return True
+    return jobs.filter(status=JobStatus.PENDING, not_before__isnull=True, created_at__lt=since).exists() and not (
+        Lease.held(f"submitter:{provider_name}"))  # creates whose submitter is queued, not at work
+
+
+WAITING_GRACE = dt.timedelta(seconds=0.5)

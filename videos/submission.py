@@ -53,17 +53,16 @@ def claim(job: VideoJob, provider: Provider) -> Claim:
         now = timezone.now()
         jobs = VideoJob.objects.filter(provider=config.name)
         in_flight = jobs.filter(status__in=(JobStatus.SUBMITTING, *JobStatus.in_flight())).count()
-        recent = list(
-            jobs.filter(submit_started_at__gt=now - MINUTE).order_by("submit_started_at").values_list(
-                "submit_started_at", flat=True
-            )[: config.creates_per_minute]
-        )
+        # the creates-per-minute'th newest create of the last minute, if there are that many: a
+        # slot frees when it leaves the window (one row read, however many were sent)
+        full = jobs.filter(submit_started_at__gt=now - MINUTE).order_by("-submit_started_at").values_list(
+            "submit_started_at", flat=True)[config.creates_per_minute - 1:config.creates_per_minute].first()
         wait = None
         if in_flight >= config.max_in_flight:
             wait = max(1.0, float(conf.get("POLL_INTERVAL")))
             reason = f"waiting: {in_flight} jobs in flight at {config.display_name} (limit {config.max_in_flight})"
-        elif len(recent) >= config.creates_per_minute:
-            wait = max(0.5, (recent[0] + MINUTE - now).total_seconds())
+        elif full is not None:
+            wait = max(0.5, (full + MINUTE - now).total_seconds())
             reason = f"waiting: {config.creates_per_minute} creates per minute reached at {config.display_name}"
         if wait is not None:
             VideoJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(

@@ -221,7 +221,7 @@ def _in_flight_on_page(provider: Provider, videos: list[RemoteVideo], pending: d
     others = [video.id for video in videos if video.id and video.id not in seen]
     if others:
         seen.update((job.remote_id, job) for job in VideoJob.objects.filter(
-            provider=provider.name, remote_id__in=others, status__in=JobStatus.in_flight()))
+            provider=provider.name, remote_id__in=others, status__in=JobStatus.in_flight()).defer("remote_payload"))
     return seen
 
 

@@ -26,8 +26,10 @@ class Lease(models.Model):
         A row lock on PostgreSQL; on SQLite the write lock taken at BEGIN IMMEDIATE does
         the same. Call inside ``transaction.atomic()``.
         """
+        if cls.objects.select_for_update().filter(name=name).exists():  # the row is there (but once): locked
+            return
         cls.objects.get_or_create(name=name, defaults={"holder": "", "expires_at": timezone.now()})
-        cls.objects.select_for_update().filter(name=name).first()
+        cls.objects.select_for_update().filter(name=name).exists()
 
     @classmethod
     def acquire(cls, name: str, holder: str, ttl: float) -> bool:

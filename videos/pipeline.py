@@ -303,12 +303,19 @@ def sweep(provider_name: str | None = None, *, duration: float | None = None) ->
 
 def _pause(seconds: float, names: list[str]) -> bool:
     """Sleep between passes, in short steps; False as soon as work waits for a worker (a webhook
-    must not wait out our pause) or the cluster is stopping (noticed within a quarter second)."""
+    must not wait out our pause) or the cluster is stopping (noticed within a quarter second).
+    The broker's count is read every step, the database every :data:`WAITING_GRACE` (work younger
+    than that does not count anyway)."""
     end = time.monotonic() + seconds
+    looked = time.monotonic()
     while (left := end - time.monotonic()) > 0:
         time.sleep(min(PAUSE_STEP, left))
-        if shutdown.cluster_stopping() or any(_work_waiting(name) for name in names):
+        if shutdown.cluster_stopping() or _queued_tasks():
             return False
+        if time.monotonic() - looked >= WAITING_GRACE.total_seconds():
+            looked = time.monotonic()
+            if any(_rows_waiting(name) for name in names):
+                return False
     return True
 
 
@@ -331,8 +338,11 @@ def _work_waiting(provider_name: str) -> bool:
     has already taken, jobs that only a queued task moves on and that have waited longer than
     :data:`WAITING_GRACE` (a free worker starts a task within milliseconds, so younger work
     does not need ours: a sweep that ended for it would only be queued again)."""
-    if _queued_tasks():
-        return True
+    return bool(_queued_tasks()) or _rows_waiting(provider_name)
+
+
+def _rows_waiting(provider_name: str) -> bool:
+    """The database's half of :func:`_work_waiting`."""
     since = timezone.now() - WAITING_GRACE
     jobs = VideoJob.objects.filter(provider=provider_name)
     if jobs.filter(status=JobStatus.DOWNLOADING, download_heartbeat_at__isnull=True, not_before__isnull=True,

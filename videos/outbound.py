@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import socket
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -86,11 +88,31 @@ def video_data(job: VideoJob) -> dict[str, Any]:
     }
 
 
+#: Seconds a process trusts its list of active endpoints: every status change of every job
+#: asks it, and it changes when a person edits an endpoint (a save here forgets it at once;
+#: in another process it is current within this long).
+ENDPOINTS_FRESH = 1.0
+_endpoints: tuple[float, list[WebhookEndpoint]] | None = None
+
+
+def _listening() -> list[WebhookEndpoint]:
+    global _endpoints
+    now = time.monotonic()
+    if _endpoints is None or now - _endpoints[0] > ENDPOINTS_FRESH:
+        _endpoints = (now, list(WebhookEndpoint.objects.filter(active=True, paused_at__isnull=True)))
+    return _endpoints[1]
+
+
+def _forget_endpoints(sender: Any, **kwargs: Any) -> None:
+    global _endpoints
+    _endpoints = None
+
+
 def emit(event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> list[WebhookDelivery]:
     """Store one delivery per endpoint that wants ``event_type`` and queue them (after commit).
     ``data`` may be a function: it is called only when an endpoint wants the event, so the
     pipeline's status changes cost one query when nobody listens."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(active=True, paused_at__isnull=True) if e.wants(event_type)]
+    endpoints = [e for e in _listening() if e.wants(event_type)]
     if not endpoints:
         return []
     payload = {"type": event_type, "timestamp": timezone.now().isoformat(),
@@ -221,6 +243,8 @@ def _on_approval(sender: Any, job: VideoJob, **kwargs: Any) -> None:
 
 
 def connect_receivers() -> None:
+    post_save.connect(_forget_endpoints, sender=WebhookEndpoint, dispatch_uid="sora-outbound-endpoint-saved")
+    post_delete.connect(_forget_endpoints, sender=WebhookEndpoint, dispatch_uid="sora-outbound-endpoint-deleted")
     job_status_changed.connect(_on_status, dispatch_uid="sora-outbound-status")
     job_stored.connect(_on_stored, dispatch_uid="sora-outbound-stored")
     sequence_stored.connect(_on_sequence, dispatch_uid="sora-outbound-sequence")

@@ -134,3 +134,23 @@ def test_approval_requests_and_subscriptions(sora, settings, secret):
         assert receiver.calls[0]["payload"]["data"]["prompt"] == "A long pan"
     finally:
         receiver.close()
+
+
+def test_every_status_change_does_not_read_the_endpoints_again_but_a_new_one_is_seen_at_once():
+    """Each status change of each job asks which endpoints listen: the list is read once a second
+    at most, and forgotten the moment an endpoint is saved in this process."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    outbound._forget_endpoints(None)
+    with CaptureQueriesContext(connection) as ctx:
+        for _ in range(20):
+            assert outbound.emit(OutboundEvent.VIDEO_QUEUED, lambda: {"id": "x"}) == []
+    assert sum('"sora_videos_webhookendpoint"' in q["sql"] for q in ctx.captured_queries) == 1
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.com/in", secret=outbound.new_secret(),
+                                              events=[OutboundEvent.VIDEO_QUEUED])
+    [delivery] = outbound.emit(OutboundEvent.VIDEO_QUEUED, lambda: {"id": "x"})
+    assert delivery.endpoint == endpoint
+    endpoint.active = False
+    endpoint.save()
+    assert outbound.emit(OutboundEvent.VIDEO_QUEUED, lambda: {"id": "x"}) == []

@@ -12,6 +12,7 @@ import logging
 from typing import Any, Mapping
 
 import openai
+import openai.resources.webhooks
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 
 HANDLED_TYPES = ("video.completed", "video.failed")
 
+#: the SDK's webhook types load lazily (a fifth of a second of pydantic models): loaded with this
+#: module, a site's worker has them before its first webhook, not while answering it
+_PRELOADED = openai.resources.webhooks
 _verifier: openai.OpenAI | None = None
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 import threading
 import warnings
 
+# httpcore2 and openai.resources.videos are what the SDK's client loads at its first request:
+# loaded with this module, a django-q2 worker's parent loads them once, not every worker it forks
+import httpcore2
 import httpx2
 import openai
+import openai.resources.videos
 
 from .. import conf
 from ..conf import ProviderConfig
@@ -23,6 +27,7 @@ warnings.filterwarnings(
     "ignore", message=r"The Sora API is scheduled to permanently shut down", category=DeprecationWarning
 )
 
+_PRELOADED = (httpcore2, openai.resources.videos)
 _clients: dict[tuple[str, str, str, float, bool], openai.OpenAI] = {}
 _mounts: dict[str, httpx2.BaseTransport] = {}
 _lock = threading.Lock()

@@ -12,7 +12,7 @@ import logging
 from decimal import Decimal
 from typing import Iterable
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -250,38 +250,36 @@ def _progressed(provider: Provider, found: list[tuple[VideoJob, RemoteVideo]]) -
         return
     now = timezone.now()
     then = now + dt.timedelta(seconds=poll_interval(provider, None))
-    for start in range(0, len(found), 500):
-        chunk = found[start:start + 500]
-        for status in {job.status for job, _ in chunk}:
-            _write_progress([(job, video) for job, video in chunk if job.status == status], status, now, then)
-    for job, video in found:
-        job.remote_status, job.remote_payload, job.progress = video.raw_status[:50], video.raw, video.progress
-        job.last_checked_at, job.last_news_at, job.next_check_at, job.updated_at = now, now, then, now
-
-
-def _write_progress(rows: list[tuple[VideoJob, RemoteVideo]], status: str, now: dt.datetime,
-                    then: dt.datetime) -> None:
-    meta, quote = VideoJob._meta, connection.ops.quote_name
-
-    def prep(name: str, value: object) -> object:
-        return meta.get_field(name).get_db_prep_save(value, connection)
-
-    varying = {"remote_status": [v.raw_status[:50] for _, v in rows], "remote_payload": [v.raw for _, v in rows],
-               "progress": [v.progress for _, v in rows]}
+    news = [(job, {"remote_status": video.raw_status[:50], "remote_payload": video.raw, "progress": video.progress})
+            for job, video in found]
     same = {"last_checked_at": now, "last_news_at": now, "next_check_at": then, "updated_at": now}
+    for start in range(0, len(news), 500):
+        chunk = news[start:start + 500]
+        for status in {job.status for job, _ in chunk}:
+            _write_progress([(job, values) for job, values in chunk if job.status == status], same, status)
+    for job, values in news:
+        for name, value in (*values.items(), *same.items()):
+            setattr(job, name, value)
+
+
+def _write_progress(rows: list[tuple[VideoJob, dict[str, object]]], same: dict[str, object], status: str) -> None:
+    db = connections[router.db_for_write(VideoJob)]
+    meta, quote = VideoJob._meta, db.ops.quote_name
     sets, params = [], []
-    for name, values in varying.items():
-        sets.append(f"{quote(meta.get_field(name).column)} = CASE {quote(meta.pk.column)} "
+    for name in rows[0][1]:
+        field = meta.get_field(name)
+        sets.append(f"{quote(field.column)} = CASE {quote(meta.pk.column)} "
                     + " ".join("WHEN %s THEN %s" for _ in rows) + " END")
-        for (job, _), value in zip(rows, values):
-            params += [job.pk, prep(name, value)]
+        for job, values in rows:
+            params += [job.pk, field.get_db_prep_save(values[name], db)]
     for name, value in same.items():
-        sets.append(f"{quote(meta.get_field(name).column)} = %s")
-        params.append(prep(name, value))
+        field = meta.get_field(name)
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, db))
     ids = [job.pk for job, _ in rows]
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} WHERE {quote(meta.pk.column)} IN "
            f"({', '.join(['%s'] * len(ids))}) AND {quote(meta.get_field('status').column)} = %s")
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, [*params, *ids, status])
 
 

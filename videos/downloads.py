@@ -120,10 +120,8 @@ def _hash_now(defer_above: int | None, content_length: str | None) -> bool:
         return True
     if defer_above == 0:
         return False
-    try:
-        return content_length is None or int(content_length) <= defer_above  # unknown size: hash now
-    except ValueError:
-        return True
+    size = _length(content_length)
+    return size is None or size <= defer_above  # unknown size: hash now
 
 
 def expected_duration(job: VideoJob) -> float | None:

@@ -34,9 +34,10 @@ class Hasher:
         self.digest = hashlib.sha256()
         self._batch, self._pending, self._size = batch, [], 0
         self._queue: queue.Queue = queue.Queue(maxsize=4)
-        self._thread = threading.Thread(target=self._run, name="sora-hash", daemon=True)
         self._inline = expected is not None and expected <= INLINE_BELOW
+        self._thread: threading.Thread | None = None
         if not self._inline:
+            self._thread = threading.Thread(target=self._run, name="sora-hash", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
@@ -56,7 +57,7 @@ class Hasher:
 
     def close(self) -> str:
         """Wait for the thread to hash what it was given; the hex digest."""
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._queue.put(self._pending)
             self._queue.put(None)
             self._thread.join()

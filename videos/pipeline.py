@@ -216,8 +216,12 @@ _orphans_due: dict[str, dt.datetime | None] = {}
 
 
 def _recovery_due(name: str) -> bool:
+    """Every :data:`RECOVER_EVERY` seconds, and whenever the webhook events the last look left
+    for later are due (more than one look's worth waited, or a young one has come of age):
+    so a pass never plans around an orphan it will not process."""
     now = time.monotonic()
-    if now - _recovered_at.get(name, float("-inf")) < RECOVER_EVERY:
+    orphan = _orphans_due.get(name)
+    if now - _recovered_at.get(name, float("-inf")) < RECOVER_EVERY and (orphan is None or orphan > timezone.now()):
         return False
     _recovered_at[name] = now
     return True

@@ -117,6 +117,7 @@ def test_the_look_for_lost_work_runs_every_few_seconds_not_every_pass(slow_emu):
     _in_flight(slow_emu, 5, due=5)
     provider = get_provider("emu")
     pipeline._recovered_at.clear()
+    pipeline._orphans_due.clear()
     looked = []
     for _ in range(3):
         with CaptureQueriesContext(connection) as ctx:
@@ -125,3 +126,8 @@ def test_the_look_for_lost_work_runs_every_few_seconds_not_every_pass(slow_emu):
     assert looked == [True, False, False]
     pipeline._recovered_at["emu"] -= pipeline.RECOVER_EVERY  # the interval has passed
     assert pipeline._recovery_due("emu")
+    assert not pipeline._recovery_due("emu")
+    # webhook events the last look left for later (more than one look's worth) are due now: look again now
+    pipeline._orphans_due["emu"] = timezone.now()
+    assert pipeline._recovery_due("emu")
+    pipeline._orphans_due.clear()

@@ -97,14 +97,34 @@ def section_text(name: str, body: str) -> str:
 
 
 def write_section(name: str, body: str, path: Path = RESULTS) -> None:
-    """Replace this benchmark's section of ``path`` (between its markers), or append it."""
+    """Replace this benchmark's section of ``path`` (between its markers), or append it; then the
+    summary at the top, if there is one, lists every section's verdicts again (so one benchmark
+    run on its own leaves no stale verdict above)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = path.read_text() if path.exists() else header_text() + "\n"
-    start, end = _markers(name)
-    block = section_text(name, body)
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = _replace_block(text, name, section_text(name, body))
+    start, _ = _markers("summary")
+    if start in text:
+        text = _replace_block(text, "summary", section_text("summary", summary_body(verdict_lines(text))))
     path.write_text(text)
+
+
+def _replace_block(text: str, name: str, block: str) -> str:
+    start, end = _markers(name)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    return pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+
+
+def verdict_lines(text: str) -> list[str]:
+    """The goal lines (``- ...: **met**`` / ``**NOT met**``) of every section but the summary, in order."""
+    start, end = _markers("summary")
+    text = re.sub(re.escape(start) + r".*?" + re.escape(end), "", text, flags=re.S)
+    return [line for line in text.splitlines()
+            if line.startswith("- ") and line.endswith((verdict(True), verdict(False)))]
+
+
+def summary_body(lines: list[str]) -> str:
+    return "## Goals\n\n" + ("\n".join(lines) or "- (no goals checked)")
 
 
 def write_all(sections: list[tuple[str, str]], path: Path = RESULTS, note: str = "") -> None:
@@ -176,7 +196,8 @@ def header_text(note: str = "") -> str:
         "Written by `bench/run_all.py` (each `bench/bench_*.py` rewrites only its own section). "
         "How to run and read these: `docs/benchmarks.md`.",
         "",
-        f"- Date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, commit {m['commit']}",
+        f"- Date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, commit {m['commit']} (a section "
+        "run again on its own says when and at which commit in its last line)",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}",
         f"- Python {m['python']}, Django {m['django']}, django-q2 {m['django-q2']}, openai {m['openai']} "
         f"(httpx2 {m['httpx2']}), PyAV {m['av']}",
@@ -544,7 +565,10 @@ def execute(run: Callable[..., Outcome], **kwargs: Any) -> Outcome:
     before, start = load_average(), time.monotonic()
     outcome = run(**kwargs)
     minutes = (time.monotonic() - start) / 60
-    outcome.body += (f"\n\n_Ran {minutes:.1f} min; 1-minute load average {before:.1f} before, "
+    stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    commit = _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or "?"
+    outcome.body += (f"\n\n_Ran {minutes:.1f} min, finished {stamp} at commit {commit}; 1-minute load average "
+                     f"{before:.1f} before, "
                      f"{load_average():.1f} after (a {os.cpu_count()}-core machine: above that, other processes "
                      "competed for the CPU)._")
     return outcome

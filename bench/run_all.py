@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             sections.append((outcome.name, outcome.body))
             goals += outcome.goals
         common.write_all(sections, path, note)  # after each one, so a crash keeps what was measured
-    summary = "\n".join(f"- {name}: {common.verdict(ok)}" for name, ok in goals) or "- (no goals checked)"
-    sections.insert(0, ("summary", "## Goals\n\n" + summary))
+    summary = common.summary_body([f"- {name}: {common.verdict(ok)}" for name, ok in goals])
+    sections.insert(0, ("summary", summary))
     common.write_all(sections, path, note)
-    print(f"\n{path} written in {(time.monotonic() - started) / 60:.1f} min\n\nGoals:\n{summary}")
+    print(f"\n{path} written in {(time.monotonic() - started) / 60:.1f} min\n\n{summary}")
     if failed:
         print(f"\nFailed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

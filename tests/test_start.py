@@ -32,7 +32,7 @@ def test_start_prints_both_logins_and_remembers_the_emulator(tmp_path: Path) -> 
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     out: list[str] = []
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 150
         while time.monotonic() < deadline and not any("Stop:" in line for line in out):
             line = proc.stdout.readline()  # type: ignore[union-attr]
             if not line and proc.poll() is not None:
@@ -46,7 +46,7 @@ def test_start_prints_both_logins_and_remembers_the_emulator(tmp_path: Path) -> 
         assert member_login.startswith("member / ") and member_login in member_line
         assert "(superuser)" in admin_line and "'Video makers'" in member_line
         assert (tmp_path / "var" / "emulator-url").read_text().strip() == f"http://127.0.0.1:{emu_port}/v1"
-        page = _get(f"http://127.0.0.1:{site_port}/sign-in/")
+        page = _get(f"http://127.0.0.1:{site_port}/sign-in/", attempts=1)  # the banner waits for the site
         assert "Sign in" in page
         # a later command in another shell (no SORA_EMULATOR_URL) finds the emulator bin/start started
         later = {k: v for k, v in env.items() if k != "SORA_EMULATOR_URL"}

@@ -24,6 +24,20 @@ DEMO_USER = "admin"
 DEMO_MEMBER = "member"
 
 
+#: How long the banner waits for the site and the emulator to answer before it is printed anyway.
+READY_WAIT = 60.0
+
+
+def _answers(host: str, port: int) -> bool:
+    """Whether something accepts connections on ``host:port`` (a wildcard host: this machine)."""
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -52,6 +66,7 @@ class Command(BaseCommand):
         member = self._demo_login(DEMO_MEMBER, "demo-member.txt")
         provider = conf.provider()
         children: list[tuple[str, subprocess.Popen]] = []
+        listening = [(opts["host"], opts["port"])]  # what must answer before the banner says "running"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
 
@@ -65,6 +80,7 @@ class Command(BaseCommand):
                     f"Port {port} for the emulator is in use: stop what runs there, or set SORA_EMULATOR_URL."
                 )
             (Path(settings.VAR_DIR) / "emulator-url").write_text(provider.base_url + "\n")  # for later commands
+            listening.append((host, port))
             children.append(("emulator", subprocess.Popen(
                 [sys.executable, "-m", "videos.emulator", "--host", host, "--port", str(port),
                  "--dialect", provider.dialect, "--generation-time", str(opts["generation_time"]), "--quiet"],
@@ -82,14 +98,14 @@ class Command(BaseCommand):
             if provider.emulator
             else f"{provider.display_name} at {provider.base_url}"
         )
-        self.stdout.write(self.style.SUCCESS(
+        banner = self.style.SUCCESS(
             f"\n  Sora videos is running: {site}\n"
             f"  Admin:   {site}admin/   login {login} (superuser)\n"
             f"  Member:  {site}   login {member} (in {roles.MAKERS!r}: makes videos in the gallery)\n"
             f"  Videos:  generated through {label}\n"
             f"  Stop:    Ctrl-C\n"
-        ))
-        self._supervise(children)
+        )
+        self._supervise(children, listening, banner)
 
     def _demo_login(self, username: str, filename: str) -> str:
         """Create a demo account once (the superuser, or a member of "Video makers"); its
@@ -112,8 +128,12 @@ class Command(BaseCommand):
         path.chmod(0o600)
         return f"{username} / {password}"
 
-    def _supervise(self, children: list[tuple[str, subprocess.Popen]]) -> None:
+    def _supervise(self, children: list[tuple[str, subprocess.Popen]], listening: list[tuple[str, int]],
+                   banner: str) -> None:
+        """Print ``banner`` once everything in ``listening`` answers (a link that works when it is
+        read), then run until Ctrl-C or until a child stops, which stops the others."""
         stopping = False
+        waiting, started = list(listening), time.monotonic()
 
         def stop(*_: Any) -> None:
             nonlocal stopping
@@ -128,7 +148,18 @@ class Command(BaseCommand):
                     failed = (name, proc.returncode)
                     stopping = True
                     break
-            time.sleep(0.3)
+            if waiting and not stopping:
+                waiting = [(host, port) for host, port in waiting if not _answers(host, port)]
+                late = time.monotonic() - started > READY_WAIT
+                if not waiting or late:
+                    if waiting:
+                        self.stdout.write(self.style.WARNING(
+                            f"  Nothing answers yet on {', '.join(f'{h}:{p}' for h, p in waiting)} after "
+                            f"{READY_WAIT:.0f} s; this machine may be busy. The links below work once it does."))
+                    self.stdout.write(banner)
+                    waiting = []
+                    continue
+            time.sleep(0.1 if waiting else 0.3)
         for _, proc in reversed(children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -289,7 +289,7 @@ def run(quick: bool = False, sizes_mb: list[int] | None = None, repeats: int | N
         "",
         common.table(headers, body_rows),
         "",
-        *(f"- {name}: {common.verdict(ok)}" for name, ok in goals),
+        *common.goal_lines(goals),
         *notes,
         *explain(groups),
     ])

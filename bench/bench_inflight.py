@@ -155,7 +155,7 @@ def run(quick: bool = False, jobs: list[int] | None = None) -> common.Outcome:
         "",
         common.table(headers, body_rows),
         "",
-        *(f"- {name}: {common.verdict(ok)}" for name, ok in goals),
+        *common.goal_lines(goals),
     ])
     print(common.table(headers, body_rows))
     return common.Outcome("inflight", body, goals)

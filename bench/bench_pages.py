@@ -232,7 +232,7 @@ def run(quick: bool = False, sizes: list[int] | None = None, repeats: int | None
         "",
         common.table(headers, body_rows),
         "",
-        *(f"- {name}: {common.verdict(ok)}" for name, ok in goals),
+        *common.goal_lines(goals),
     ])
     return common.Outcome("pages", body, goals)
 

@@ -201,7 +201,7 @@ def run(quick: bool = False, jobs: list[int] | None = None, generation_time: flo
         "",
         common.table(headers, body_rows),
         "",
-        *(f"- {name}: {common.verdict(ok)}" for name, ok in goals),
+        *common.goal_lines(goals),
         *(f"- note: {r['variant']} at {r['jobs']} jobs: {r.get('webhooks_failed', 0)} webhook deliveries failed, "
           f"{r.get('errors', 0)} client errors" for r in extra),
     ])

@@ -123,6 +123,11 @@ def verdict_lines(text: str) -> list[str]:
             if line.startswith("- ") and line.endswith((verdict(True), verdict(False)))]
 
 
+def goal_lines(goals: list[tuple[str, bool]]) -> list[str]:
+    """The goal lines a section lists under its table (and :func:`verdict_lines` reads back)."""
+    return [f"- {name}: {verdict(ok)}" for name, ok in goals]
+
+
 def summary_body(lines: list[str]) -> str:
     return "## Goals\n\n" + ("\n".join(lines) or "- (no goals checked)")
 
@@ -184,8 +189,16 @@ def machine() -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": pg.split()[0] if pg else "?",
         "redis": redis or "not reachable",
-        "commit": _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or "?",
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    return _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or "?"
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
 def header_text(note: str = "") -> str:
@@ -196,7 +209,7 @@ def header_text(note: str = "") -> str:
         "Written by `bench/run_all.py` (each `bench/bench_*.py` rewrites only its own section). "
         "How to run and read these: `docs/benchmarks.md`.",
         "",
-        f"- Date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}, commit {m['commit']} (a section "
+        f"- Date: {_now()}, commit {m['commit']} (a section "
         "run again on its own says when and at which commit in its last line)",
         f"- Machine: {m['cores']} cores ({m['cpu']}), {m['ram']} RAM, {m['os']}",
         f"- Python {m['python']}, Django {m['django']}, django-q2 {m['django-q2']}, openai {m['openai']} "
@@ -565,9 +578,7 @@ def execute(run: Callable[..., Outcome], **kwargs: Any) -> Outcome:
     before, start = load_average(), time.monotonic()
     outcome = run(**kwargs)
     minutes = (time.monotonic() - start) / 60
-    stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    commit = _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or "?"
-    outcome.body += (f"\n\n_Ran {minutes:.1f} min, finished {stamp} at commit {commit}; 1-minute load average "
+    outcome.body += (f"\n\n_Ran {minutes:.1f} min, finished {_now()} at commit {_commit()}; 1-minute load average "
                      f"{before:.1f} before, "
                      f"{load_average():.1f} after (a {os.cpu_count()}-core machine: above that, other processes "
                      "competed for the CPU)._")

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append((outcome.name, outcome.body))
             goals += outcome.goals
         common.write_all(sections, path, note)  # after each one, so a crash keeps what was measured
-    summary = common.summary_body([f"- {name}: {common.verdict(ok)}" for name, ok in goals])
+    summary = common.summary_body(common.goal_lines(goals))
     sections.insert(0, ("summary", summary))
     common.write_all(sections, path, note)
     print(f"\n{path} written in {(time.monotonic() - started) / 60:.1f} min\n\n{summary}")

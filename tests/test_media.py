@@ -26,11 +26,15 @@ def test_an_mp4_is_probed_from_its_header(tmp_path):
     info = media.probe(path)
     assert (info.width, info.height, info.codec, info.frames) == (96, 160, "h264", 3)
     assert info.duration == pytest.approx(3, abs=0.01)
+    # the header alone gives what decoding the first frames gives, so probe needs no second look
+    assert media._probe(path, media._HEADER_ONLY) == media._probe(path, None) == info
 
 
 def test_a_stream_that_names_its_streams_only_once_read_is_probed_the_full_way(tmp_path):
     path = tmp_path / "clip.mpg"  # MPEG program stream: PyAV refuses per-stream options for it
     _encode(path, "mpeg", codec="mpeg2video", size=(64, 48))
+    with pytest.raises(ValueError):  # so probe's fallback is what reads it
+        media._probe(path, media._HEADER_ONLY)
     info = media.probe(path)
     assert (info.width, info.height, info.codec) == (64, 48, "mpeg2video")
 

@@ -34,8 +34,8 @@ class MediaError(Exception):
 
 
 #: Codec options while FFmpeg looks for each stream's parameters: an MP4 states a video's
-#: size and length in its header, so no frame needs decoding (three quarters of the probe's
-#: time, measured with ``bench/bench_download.py``'s clip). One entry per stream, in order.
+#: size and length in its header, so no frame needs decoding (0.55 instead of 1.9 ms for a
+#: 4-frame 720x1280 H.264 clip, measured once by hand). One entry per stream, in order.
 _HEADER_ONLY = [{"skip_frame": "all"}] * 8
 
 

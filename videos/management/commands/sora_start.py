@@ -128,6 +128,20 @@ class Command(BaseCommand):
         path.chmod(0o600)
         return f"{username} / {password}"
 
+    def _announce_when_ready(self, waiting: list[tuple[str, int]], started: float,
+                             banner: str) -> list[tuple[str, int]]:
+        """What of ``waiting`` still does not answer; once nothing (or :data:`READY_WAIT` has
+        passed, with a warning), ``banner`` is printed and nothing is left to wait for."""
+        waiting = [(host, port) for host, port in waiting if not _answers(host, port)]
+        if waiting and time.monotonic() - started <= READY_WAIT:
+            return waiting
+        if waiting:
+            self.stdout.write(self.style.WARNING(
+                f"  Nothing answers yet on {', '.join(f'{h}:{p}' for h, p in waiting)} after {READY_WAIT:.0f} s; "
+                "this machine may be busy. The links below work once it does."))
+        self.stdout.write(banner)
+        return []
+
     def _supervise(self, children: list[tuple[str, subprocess.Popen]], listening: list[tuple[str, int]],
                    banner: str) -> None:
         """Print ``banner`` once everything in ``listening`` answers (a link that works when it is
@@ -149,16 +163,7 @@ class Command(BaseCommand):
                     stopping = True
                     break
             if waiting and not stopping:
-                waiting = [(host, port) for host, port in waiting if not _answers(host, port)]
-                late = time.monotonic() - started > READY_WAIT
-                if not waiting or late:
-                    if waiting:
-                        self.stdout.write(self.style.WARNING(
-                            f"  Nothing answers yet on {', '.join(f'{h}:{p}' for h, p in waiting)} after "
-                            f"{READY_WAIT:.0f} s; this machine may be busy. The links below work once it does."))
-                    self.stdout.write(banner)
-                    waiting = []
-                    continue
+                waiting = self._announce_when_ready(waiting, started, banner)
             time.sleep(0.1 if waiting else 0.3)
         for _, proc in reversed(children):
             if proc.poll() is None:
